@@ -1,0 +1,65 @@
+"""The one public model interface every pocketsr model and artifact shares.
+
+``SRNet`` wraps an upstream network (its state-dict keys live under ``body.``) and gives it
+the pocketsr contract: input RGB float ``(N, 3, H, W)`` in [0, 1]; output RGB float
+``(N, 3, H*scale, W*scale)`` clamped to [0, 1] inside the graph. Networks trained on another
+range (FMEN-S works on [0, 255]) get that range through ``pixel_range``, which
+:meth:`SRNet.fold_pixel_range` moves exactly into the first and last conv so exported graphs
+have no extra multiply/divide.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from torch import Tensor, nn
+
+
+class SRNet(nn.Module):
+    """Public-interface wrapper around an upstream SR network.
+
+    Args:
+        body: the upstream network, native range ``[0, pixel_range]``.
+        scale: upscale factor (output is ``scale`` times larger on each side).
+        pixel_range: the body's native white level (1.0 or 255.0).
+        first_conv, last_conv: dotted names (inside ``body``) of the first conv that sees the
+            image and the last conv before PixelShuffle; used by :meth:`fold_pixel_range`.
+    """
+
+    def __init__(self, body: nn.Module, scale: int, pixel_range: float = 1.0,
+                 first_conv: str = "", last_conv: str = ""):
+        super().__init__()
+        self.body = body
+        self.scale = scale
+        self.pixel_range = float(pixel_range)
+        self.first_conv = first_conv
+        self.last_conv = last_conv
+
+    def forward(self, x: Tensor) -> Tensor:
+        """``(N, 3, H, W)`` float in [0, 1] -> ``(N, 3, H*scale, W*scale)`` float in [0, 1]."""
+        if self.pixel_range != 1.0:
+            x = x * self.pixel_range
+        y = self.body(x)
+        if self.pixel_range != 1.0:
+            y = y / self.pixel_range
+        return y.clamp(0.0, 1.0)
+
+    def deploy_twin(self) -> "SRNet":
+        """Same wrapper around the body's deploy-form architecture (used by reparameterize)."""
+        return SRNet(self.body.deploy_twin(), self.scale, self.pixel_range, self.first_conv,
+                     self.last_conv)
+
+    def fold_pixel_range(self) -> "SRNet":
+        """Return a copy whose body works on [0, 1] directly: the first conv's weight is scaled
+        by ``pixel_range`` (zero padding stays zero, so this is exact) and the last conv's
+        weight and bias by ``1 / pixel_range``. Same function up to float rounding."""
+        folded = copy.deepcopy(self)
+        if folded.pixel_range == 1.0:
+            return folded
+        first = folded.body.get_submodule(folded.first_conv)
+        last = folded.body.get_submodule(folded.last_conv)
+        first.weight.data.mul_(folded.pixel_range)
+        last.weight.data.div_(folded.pixel_range)
+        last.bias.data.div_(folded.pixel_range)
+        folded.pixel_range = 1.0
+        return folded

@@ -1,0 +1,57 @@
+"""Benchmark PSNR/SSIM (Y channel) of any runner on a Set5/Set14-style dataset."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from .data import BenchmarkSet, from_tensor_array, to_tensor_array
+from .metrics import psnr_ssim_y
+from .runners import Runner
+from .tiling import describe, run_image
+
+
+def upscale_lr(runner: Runner, lr: np.ndarray, input_size=None, overlap: int = 16) -> np.ndarray:
+    """Upscale one ``(h, w, 3)`` uint8 LR image; returns ``(h*s, w*s, 3)`` float32 [0, 1] NCHW-free.
+
+    ``input_size`` overrides the runner's own (used to run PyTorch on an artifact's canvas).
+    """
+    size = input_size if input_size is not None else runner.input_size
+    out = run_image(runner, to_tensor_array(lr), runner.scale, size, overlap)
+    return out
+
+
+def evaluate(runner: Runner, dataset: BenchmarkSet, input_size=None, overlap: int = 16,
+             keep_outputs: bool = False) -> Dict:
+    """PSNR/SSIM of ``runner`` on every image of ``dataset``.
+
+    Returns:
+        ``{"dataset", "images", "psnr_y", "ssim_y", "input": how images were fed,
+        "per_image": [{"name", "psnr_y", "ssim_y"}]}`` (means over images, dB / [0, 1]);
+        with ``keep_outputs`` also ``"outputs"``: the float SR arrays by image name.
+    """
+    if runner.scale != dataset.scale:
+        raise ValueError(f"runner scale x{runner.scale} vs dataset scale x{dataset.scale}")
+    size = input_size if input_size is not None else runner.input_size
+    per_image: List[Dict] = []
+    outputs = {}
+    feeds = set()
+    for item in dataset.images:
+        sr = upscale_lr(runner, item.lr, size, overlap)
+        feeds.add(describe(item.lr.shape[:2], size, overlap))
+        scores = psnr_ssim_y(from_tensor_array(sr), item.hr, dataset.scale)
+        per_image.append({"name": item.name, **scores})
+        if keep_outputs:
+            outputs[item.name] = sr
+    result = {
+        "dataset": dataset.name,
+        "images": len(per_image),
+        "psnr_y": float(np.mean([r["psnr_y"] for r in per_image])),
+        "ssim_y": float(np.mean([r["ssim_y"] for r in per_image])),
+        "input": "; ".join(sorted(feeds)),
+        "per_image": per_image,
+    }
+    if keep_outputs:
+        result["outputs"] = outputs
+    return result

@@ -1,0 +1,162 @@
+"""Reading images and benchmark datasets, and the real images used for parity.
+
+Images are returned as ``(H, W, 3)`` uint8 RGB numpy arrays. Tensors handed to models are
+``(1, 3, H, W)`` float32 in [0, 1].
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from pocketsr.errors import InputError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def load_image(path: Path) -> Tuple[np.ndarray, Optional[str]]:
+    """Read an image file as RGB uint8.
+
+    Greyscale, palette, alpha and 16-bit images are converted (alpha is dropped, 16-bit values
+    are rounded to 8 bits); the second return value says what was converted, or is None.
+
+    Returns:
+        ``((H, W, 3) uint8, note or None)``.
+
+    Raises:
+        InputError: missing or unreadable file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"image not found: {path}")
+    try:
+        with Image.open(path) as img:
+            img.load()
+            mode = img.mode
+            if mode in ("I;16", "I;16B", "I;16L", "I"):
+                arr = np.asarray(img).astype(np.float64)
+                arr = np.clip(np.round(arr / 257.0), 0, 255).astype(np.uint8)
+                return np.stack([arr] * 3, axis=-1), f"{mode} 16-bit greyscale converted to 8-bit RGB"
+            rgb = np.asarray(img.convert("RGB"))
+    except (UnidentifiedImageError, OSError, ValueError) as exc:
+        raise InputError(f"cannot read image {path}: {exc}") from None
+    note = None if mode == "RGB" else f"{mode} image converted to RGB" + (
+        " (alpha dropped)" if "A" in mode or "transparency" in getattr(img, "info", {}) else "")
+    return np.ascontiguousarray(rgb), note
+
+
+def save_image(img: np.ndarray, path: Path) -> None:
+    """Write an ``(H, W, 3)`` uint8 image atomically (temp file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        fmt = Image.registered_extensions().get(path.suffix.lower())
+        if fmt is None:
+            raise InputError(f"unsupported output image type {path.suffix!r}; use .png or .jpg")
+        Image.fromarray(img).save(tmp, format=fmt)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def to_tensor_array(img: np.ndarray) -> np.ndarray:
+    """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float32 in [0, 1]."""
+    return (img.astype(np.float32) / 255.0).transpose(2, 0, 1)[None].copy()
+
+
+def from_tensor_array(x: np.ndarray) -> np.ndarray:
+    """``(1, 3, H, W)`` float in [0, 1] -> ``(H, W, 3)`` uint8 (clamp, round half to even)."""
+    from .metrics import to_uint8
+    return to_uint8(x[0].transpose(1, 2, 0))
+
+
+@dataclass
+class BenchmarkImage:
+    name: str
+    lr: np.ndarray  # (h, w, 3) uint8
+    hr: np.ndarray  # (H, W, 3) uint8, not cropped
+
+
+@dataclass
+class BenchmarkSet:
+    """A folder ``<DIR>/HR/<name>.png`` + ``<DIR>/LR_bicubic/X<scale>/<name>x<scale>.png``."""
+
+    name: str
+    scale: int
+    images: List[BenchmarkImage]
+
+
+def load_benchmark(root: Path, scale: int) -> BenchmarkSet:
+    """Load a benchmark dataset folder (Set5/Set14 layout). Greyscale images become RGB.
+
+    Raises:
+        InputError: folder missing, no HR images, or an HR image without its LR counterpart.
+    """
+    root = Path(root)
+    hr_dir, lr_dir = root / "HR", root / "LR_bicubic" / f"X{scale}"
+    if not hr_dir.is_dir() or not lr_dir.is_dir():
+        raise InputError(f"{root} is not a benchmark folder: expected {hr_dir.name}/ and "
+                         f"LR_bicubic/X{scale}/ inside")
+    hr_files = sorted(p for p in hr_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not hr_files:
+        raise InputError(f"no HR images in {hr_dir}")
+    images = []
+    for hr_path in hr_files:
+        lr_path = lr_dir / f"{hr_path.stem}x{scale}{hr_path.suffix}"
+        if not lr_path.is_file():
+            raise InputError(f"missing LR image for {hr_path.name}: {lr_path}")
+        images.append(BenchmarkImage(hr_path.stem, load_image(lr_path)[0], load_image(hr_path)[0]))
+    return BenchmarkSet(root.name, scale, images)
+
+
+def default_photo_dir() -> Optional[Path]:
+    """This repository's shared real photos (``../shared/datasets/real_world/photos``) if present."""
+    env = os.environ.get("POCKETSR_PHOTOS_DIR")
+    if env:
+        return Path(env)
+    here = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "real_world" / "photos"
+    return here if here.is_dir() else None
+
+
+def real_photos(folder: Optional[Path] = None) -> List[Tuple[str, np.ndarray]]:
+    """Real photographs for parity checks, as ``[(name, (H, W, 3) uint8)]``.
+
+    Uses ``folder`` (or ``POCKETSR_PHOTOS_DIR`` / ``../shared/datasets/real_world/photos``);
+    on a fresh machine it falls back to the CC0 photographs that scikit-image ships
+    (astronaut, chelsea, coffee, rocket), so parity always runs on real images.
+    """
+    folder = Path(folder) if folder else default_photo_dir()
+    if folder is not None:
+        files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise InputError(f"no images in {folder}")
+        return [(p.stem, load_image(p)[0]) for p in files]
+    from skimage import data
+    return [(n, getattr(data, n)()) for n in ("astronaut", "chelsea", "coffee", "rocket")]
+
+
+def crops(img: np.ndarray, size: Tuple[int, int], count: int, rng: np.random.Generator) -> List[np.ndarray]:
+    """The centre crop plus ``count - 1`` random crops of ``size = (h, w)``; an image smaller
+    than ``size`` is edge-replicated up to it first."""
+    h, w = size
+    img = pad_replicate(img, max(h, img.shape[0]), max(w, img.shape[1]))
+    out = []
+    for i in range(count):
+        if i == 0:
+            y, x = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
+        else:
+            y = int(rng.integers(0, img.shape[0] - h + 1))
+            x = int(rng.integers(0, img.shape[1] - w + 1))
+        out.append(np.ascontiguousarray(img[y:y + h, x:x + w]))
+    return out
+
+
+def pad_replicate(img: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Edge-replicate an ``(H, W, C)`` image on the bottom/right up to ``(h, w)``."""
+    return np.pad(img, ((0, h - img.shape[0]), (0, w - img.shape[1]), (0, 0)), mode="edge")

@@ -1,0 +1,87 @@
+"""Image-quality and parity metrics, following the SR field's standard protocol.
+
+Benchmark metric (as BasicSR's ``calculate_psnr``/``calculate_ssim`` with ``test_y_channel``
+and MATLAB's ``rgb2ycbcr``): SR output quantized to uint8 (round half to even after clamping
+to [0, 1]), ground truth cropped to a multiple of the scale from the top-left, both converted
+to the Y channel ``16 + (65.481 R + 128.553 G + 24.966 B) / 255`` on 0-255 values, ``scale``
+pixels cropped from each border, then PSNR (peak 255) and SSIM (Wang et al. 2004: 11x11
+Gaussian window, sigma 1.5, K1 0.01, K2 0.03, windows fully inside the image).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict
+
+import numpy as np
+from skimage.metrics import structural_similarity
+
+
+def to_uint8(img: np.ndarray) -> np.ndarray:
+    """Float image in [0, 1] (any shape) -> uint8 by clamp, *255 and round-half-to-even."""
+    return np.clip(np.round(np.clip(img, 0.0, 1.0) * 255.0), 0, 255).astype(np.uint8)
+
+
+def rgb_to_y(img: np.ndarray) -> np.ndarray:
+    """MATLAB ``rgb2ycbcr`` luma of an ``(H, W, 3)`` RGB image with 0-255 values.
+
+    Returns:
+        ``(H, W)`` float64 in [16, 235].
+    """
+    img = img.astype(np.float64)
+    return 16.0 + (65.481 * img[..., 0] + 128.553 * img[..., 1] + 24.966 * img[..., 2]) / 255.0
+
+
+def _crop(img: np.ndarray, border: int) -> np.ndarray:
+    return img[border:-border, border:-border] if border > 0 else img
+
+
+def psnr(a: np.ndarray, b: np.ndarray, peak: float) -> float:
+    """PSNR in dB between two equally shaped arrays; ``inf`` when identical."""
+    mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+    return math.inf if mse == 0.0 else 10.0 * math.log10(peak * peak / mse)
+
+
+def psnr_ssim_y(sr: np.ndarray, hr: np.ndarray, scale: int) -> Dict[str, float]:
+    """Benchmark PSNR/SSIM on the Y channel.
+
+    Args:
+        sr: ``(H', W', 3)`` uint8 RGB output (H' >= cropped HR height).
+        hr: ``(H, W, 3)`` uint8 RGB ground truth, cropped here to a multiple of ``scale``.
+        scale: upscale factor; also the number of border pixels ignored.
+
+    Returns:
+        ``{"psnr_y": dB, "ssim_y": [0, 1]}``.
+
+    Raises:
+        ValueError: if the SR image is smaller than the cropped ground truth.
+    """
+    h, w = (hr.shape[0] // scale) * scale, (hr.shape[1] // scale) * scale
+    if sr.shape[0] < h or sr.shape[1] < w:
+        raise ValueError(f"SR image {sr.shape[:2]} smaller than ground truth {(h, w)}")
+    y_sr = _crop(rgb_to_y(sr[:h, :w]), scale)
+    y_hr = _crop(rgb_to_y(hr[:h, :w]), scale)
+    ssim = structural_similarity(y_sr, y_hr, data_range=255.0, gaussian_weights=True, sigma=1.5,
+                                 use_sample_covariance=False, K1=0.01, K2=0.03)
+    return {"psnr_y": psnr(y_sr, y_hr, 255.0), "ssim_y": float(ssim)}
+
+
+def parity(out: np.ndarray, ref: np.ndarray) -> Dict[str, float]:
+    """Numeric agreement of an artifact's float output with the PyTorch reference.
+
+    Args:
+        out, ref: same shape, float in [0, 1] (layout irrelevant).
+
+    Returns:
+        ``max_abs``, ``mean_abs`` (value units, [0, 1] scale), ``psnr_db`` (peak 1.0; ``inf`` if
+        identical) and ``changed_8bit`` — fraction of output values whose uint8 rounding differs.
+    """
+    out = out.astype(np.float64)
+    ref = ref.astype(np.float64)
+    diff = np.abs(out - ref)
+    return {
+        "max_abs": float(diff.max()),
+        "mean_abs": float(diff.mean()),
+        "psnr_db": psnr(out, ref, 1.0),
+        "changed_8bit": float(np.mean(to_uint8(out) != to_uint8(ref))),
+    }

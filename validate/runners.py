@@ -1,0 +1,127 @@
+"""One runner interface over every runtime pocketsr validates against.
+
+A runner maps ``(1, 3, H, W)`` float32 RGB in [0, 1] to ``(1, 3, H*s, W*s)`` float32 in
+[0, 1]. ``input_size`` is ``None`` for runtimes that take any size (PyTorch) and ``(h, w)``
+for fixed-size artifacts; :func:`run_image` adapts any image to either (see
+:mod:`validate.tiling`). New formats register a class in :data:`RUNNERS` by file suffix.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Dict, Optional, Tuple, Type
+
+import numpy as np
+import torch
+
+from pocketsr.errors import ArtifactError, InputError
+
+
+class Runner:
+    """Base class. Subclasses set ``name``, ``input_size``, ``scale`` and implement ``__call__``."""
+
+    name = "runner"
+    input_size: Optional[Tuple[int, int]] = None
+    scale: int = 4
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class TorchRunner(Runner):
+    """PyTorch eager model (the reference). Any input size."""
+
+    name = "torch"
+
+    def __init__(self, model: torch.nn.Module, scale: int, threads: Optional[int] = None):
+        self.model = model.eval()
+        self.scale = scale
+        self.threads = threads
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        dtype = next(self.model.parameters()).dtype
+        with torch.inference_mode():
+            return self.model(torch.from_numpy(x).to(dtype)).float().numpy()
+
+
+def _litert_interpreter():
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+        return Interpreter
+    except ImportError:
+        try:
+            from tflite_runtime.interpreter import Interpreter  # legacy package name
+            return Interpreter
+        except ImportError:
+            raise ArtifactError("no TFLite runtime: pip install ai-edge-litert") from None
+
+
+class TFLiteRunner(Runner):
+    """A ``.tflite`` artifact run by the LiteRT interpreter (XNNPACK CPU delegate).
+
+    The artifact contract is NHWC RGB float32 [0, 1] in and out (see ``convert/CONTRACT.md``);
+    this runner transposes from/to NCHW. uint8/int8 I/O is (de)quantized with the tensor's
+    recorded scale and zero point.
+    """
+
+    name = "litert"
+
+    def __init__(self, path: Path, threads: int = 2):
+        self.path = Path(path)
+        Interpreter = _litert_interpreter()
+        try:
+            self.interp = Interpreter(model_path=str(self.path), num_threads=threads)
+            self.interp.allocate_tensors()
+        except (ValueError, RuntimeError) as exc:
+            raise ArtifactError(f"LiteRT cannot load {self.path}: {str(exc).splitlines()[0]}") from None
+        inputs, outputs = self.interp.get_input_details(), self.interp.get_output_details()
+        if len(inputs) != 1 or len(outputs) != 1:
+            raise ArtifactError(f"{self.path}: expected one input and one output tensor")
+        self.inp, self.out = inputs[0], outputs[0]
+        n, h, w, c = (int(v) for v in self.inp["shape"])
+        if n != 1 or c != 3:
+            raise ArtifactError(f"{self.path}: input shape {self.inp['shape']} is not (1, H, W, 3)")
+        self.input_size = (h, w)
+        self.scale = int(self.out["shape"][1]) // h
+
+    def _quant(self, x: np.ndarray, detail: dict) -> np.ndarray:
+        scale, zero = detail["quantization"]
+        if detail["dtype"] == np.float32 or scale == 0:
+            return x.astype(detail["dtype"])
+        info = np.iinfo(detail["dtype"])
+        return np.clip(np.round(x / scale + zero), info.min, info.max).astype(detail["dtype"])
+
+    def _dequant(self, y: np.ndarray, detail: dict) -> np.ndarray:
+        scale, zero = detail["quantization"]
+        if detail["dtype"] == np.float32 or scale == 0:
+            return y.astype(np.float32)
+        return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if tuple(x.shape[2:]) != self.input_size:
+            raise InputError(f"{self.path.name} takes {self.input_size}, got {tuple(x.shape[2:])}")
+        self.interp.set_tensor(self.inp["index"], self._quant(x.transpose(0, 2, 3, 1), self.inp))
+        self.interp.invoke()
+        y = self._dequant(self.interp.get_tensor(self.out["index"]), self.out)
+        return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
+
+
+RUNNERS: Dict[str, Type[Runner]] = {".tflite": TFLiteRunner}
+
+
+def open_artifact(path: Path, threads: int = 2) -> Runner:
+    """Runner for an artifact file, chosen by its suffix.
+
+    Raises:
+        ArtifactError: missing file or a format with no registered runner.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ArtifactError(f"artifact not found: {path}")
+    cls = RUNNERS.get(path.suffix.lower())
+    if cls is None:
+        raise ArtifactError(f"no runner for {path.suffix or path.name!r} artifacts "
+                            f"(known: {', '.join(RUNNERS)})")
+    return cls(path, threads=threads)
