@@ -50,11 +50,19 @@ class SRNet(nn.Module):
                      self.last_conv)
 
     def fold_pixel_range(self) -> "SRNet":
-        """Return a copy whose body works on [0, 1] directly: the first conv's weight is scaled
-        by ``pixel_range`` (zero padding stays zero, so this is exact) and the last conv's
-        weight and bias by ``1 / pixel_range``. Same function up to float rounding."""
+        """Return a copy whose body works on [0, 1] directly (same function up to rounding).
+
+        If the body can rescale its whole internal range (``rescale_range_``, e.g. FMEN-S,
+        whose trunk is positively homogeneous), that is used, so activations are unit-range
+        too. Otherwise the first conv's weight is scaled by ``pixel_range`` (zero padding stays
+        zero, so this is exact) and the last conv's weight and bias by ``1 / pixel_range``.
+        """
         folded = copy.deepcopy(self)
         if folded.pixel_range == 1.0:
+            return folded
+        if hasattr(folded.body, "rescale_range_"):
+            folded.body.rescale_range_(folded.pixel_range)
+            folded.pixel_range = 1.0
             return folded
         first = folded.body.get_submodule(folded.first_conv)
         last = folded.body.get_submodule(folded.last_conv)

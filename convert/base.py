@@ -1,0 +1,117 @@
+"""The converter interface every target (TFLite now, Core ML later) implements."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterator, List, Tuple
+
+import torch
+
+from pocketsr.errors import InputError, PocketsrError
+
+
+@dataclass
+class ConversionResult:
+    """What a target reports about one conversion; merged into the manifest.
+
+    ``input``/``output``: tensor descriptions (name, shape, layout, dtype, range, color).
+    ``details``: target-specific facts (quantization recipe, ops kept in float, ...).
+    """
+
+    input: Dict
+    output: Dict
+    details: Dict = field(default_factory=dict)
+
+
+class Target:
+    """A conversion target. Subclasses set ``name``, ``suffix``, ``precisions`` and
+    ``default_precisions`` and implement :meth:`convert`."""
+
+    name: str = ""
+    suffix: str = ""
+    precisions: Tuple[str, ...] = ()
+    default_precisions: Tuple[str, ...] = ()
+    packages: Tuple[str, ...] = ()  # distributions whose versions go into the manifest
+
+    def available(self) -> Tuple[bool, str]:
+        """Whether this target's converter can run here, and why not."""
+        return True, ""
+
+    def convert(self, model: torch.nn.Module, input_size: Tuple[int, int], precision: str,
+                out_path: Path) -> ConversionResult:  # pragma: no cover - abstract
+        """Convert the deploy model (public interface, pixel range folded, eval mode) for a fixed
+        ``input_size = (H, W)`` into ``out_path`` (a temporary path the pipeline renames)."""
+        raise NotImplementedError
+
+
+TARGETS: Dict[str, Target] = {}
+
+
+def register_target(target: Target) -> Target:
+    TARGETS[target.name] = target
+    return target
+
+
+def get_target(name: str) -> Target:
+    """Target by name. Raises :class:`InputError` if unknown."""
+    if name not in TARGETS:
+        raise InputError(f"unknown target {name!r}; available: {', '.join(TARGETS)}")
+    return TARGETS[name]
+
+
+def parse_size(text: str) -> Tuple[int, int]:
+    """``"180x320"`` -> ``(180, 320)`` (height x width, LR pixels).
+
+    Raises:
+        InputError: malformed or out of range (8..4096).
+    """
+    try:
+        h, w = (int(v) for v in text.lower().replace("×", "x").split("x"))
+    except ValueError:
+        raise InputError(f"bad --input-size {text!r}: use HxW, e.g. 180x320") from None
+    if not (8 <= h <= 4096 and 8 <= w <= 4096):
+        raise InputError(f"bad --input-size {text!r}: each side must be 8..4096 pixels")
+    return h, w
+
+
+class ConversionError(PocketsrError):
+    """The converter library failed; message carries the last lines of its log."""
+
+
+@contextmanager
+def captured_output(what: str) -> Iterator[None]:
+    """Silence converter chatter (Python and native, fds 1 and 2) while converting; if the
+    block fails, raise :class:`ConversionError` with the last log lines."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with tempfile.TemporaryFile(mode="w+b") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        except (PocketsrError, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            sys.stdout.flush()
+            log.seek(0)
+            tail = [line for line in log.read().decode(errors="replace").splitlines() if line.strip()][-3:]
+            raise ConversionError(f"{what} failed: {type(exc).__name__}: "
+                                  f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
+                                  + (f" | log: {' / '.join(tail)}" if tail else "")) from exc
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+
+
+def list_targets() -> List[str]:
+    return list(TARGETS)

@@ -1,0 +1,173 @@
+"""The one validator every artifact format goes through.
+
+For an artifact (any format with a registered runner) it measures, against the PyTorch
+deploy model the artifact was made from:
+
+* **parity on real photographs** — crops at the artifact's input size (centre + random,
+  seeded); max-abs, mean-abs, PSNR vs torch, fraction of changed 8-bit values. Uniform
+  noise is run as an extra, non-gating robustness probe (it excites rare ranges that
+  photographs never reach).
+* **benchmark quality** — Y-PSNR/SSIM through the artifact, split into the *conversion
+  error* (artifact vs torch on the identical canvas/tiles) and the *canvas cost* (torch on
+  that canvas vs torch on the whole image), so the gate sees only what conversion did.
+
+Gates (on conversion error, per precision) are in :data:`GATES`.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from mobile_models import create_model, get_spec
+
+from .benchmark import evaluate
+from .data import crops, load_benchmark, real_photos, to_tensor_array
+from .metrics import parity
+from .runners import Runner, TorchRunner, open_artifact
+
+#: precision -> (min parity PSNR vs torch on real photos [dB], max |ΔPSNR| on benchmarks [dB])
+GATES: Dict[str, Tuple[float, float]] = {
+    "fp32": (100.0, 0.001),
+    "fp16": (60.0, 0.01),
+}
+
+CROPS_PER_PHOTO = 2
+OVERLAP = 16
+
+
+def summarize(items: Sequence[Dict]) -> Dict:
+    """Aggregate per-image parity dicts: worst max-abs, mean mean-abs, worst PSNR, mean changed."""
+    return {
+        "images": len(items),
+        "max_abs": max(i["max_abs"] for i in items),
+        "mean_abs": float(np.mean([i["mean_abs"] for i in items])),
+        "psnr_db": min(i["psnr_db"] for i in items),
+        "changed_8bit": float(np.mean([i["changed_8bit"] for i in items])),
+    }
+
+
+class Validator:
+    """Validates artifacts; caches the PyTorch reference per (model, weights) so fp32 and fp16
+    artifacts of one model share the reference runs.
+
+    Args:
+        datasets: benchmark folders (Set5/Set14 layout); empty -> parity only.
+        photos: folder of real photos for parity (default: shared photos or scikit-image's).
+        threads: CPU threads for the runtimes.
+        seed: crop placement seed.
+    """
+
+    def __init__(self, datasets: Sequence[Path] = (), photos: Optional[Path] = None,
+                 threads: int = 2, seed: int = 0):
+        self.datasets = [Path(d) for d in datasets]
+        self.photos_dir = photos
+        self.threads = threads
+        self.seed = seed
+        self._models: Dict[Tuple, Runner] = {}
+        self._cache: Dict[Tuple, object] = {}
+
+    # -- reference -------------------------------------------------------------------------
+    def reference(self, manifest: Dict) -> TorchRunner:
+        """PyTorch deploy model of the artifact's model and weights (unfolded pixel range)."""
+        weights = manifest["weights"]
+        key = (manifest["model"], weights.get("sha256"))
+        if key not in self._models:
+            local = None if weights.get("official", True) else weights.get("path")
+            model = create_model(manifest["model"], "deploy", pretrained=True, weights=local)
+            self._models[key] = TorchRunner(model, manifest["scale"], self.threads)
+        return self._models[key]
+
+    def _cached(self, key, fn):
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+    def parity_inputs(self, size: Tuple[int, int]) -> List[Tuple[str, np.ndarray]]:
+        """Real-photo crops at ``size`` as ``[(label, (1, 3, h, w) float32)]``, deterministic."""
+        def build():
+            rng = np.random.default_rng(self.seed)
+            out = []
+            for name, img in real_photos(self.photos_dir):
+                for i, crop in enumerate(crops(img, size, CROPS_PER_PHOTO, rng)):
+                    out.append((f"{name}#{i}", to_tensor_array(crop)))
+            return out
+        return self._cached(("photos", size), build)
+
+    # -- validation ------------------------------------------------------------------------
+    def validate(self, artifact: Path, manifest: Dict, progress=None) -> Dict:
+        """Run all checks on one artifact; returns the ``validation`` section of its manifest."""
+        runner = open_artifact(artifact, threads=self.threads)
+        ref = self.reference(manifest)
+        size = runner.input_size
+        ref_key = (manifest["model"], manifest["weights"].get("sha256"), size)
+
+        per_photo = []
+        for label, x in self.parity_inputs(size):
+            want = self._cached(ref_key + ("photo", label), lambda: ref(x))
+            per_photo.append({"image": label, **parity(runner(x), want)})
+            if progress:
+                progress()
+        noise = np.random.default_rng(self.seed).random((1, 3, *size), dtype=np.float32)
+        noise_probe = parity(runner(noise), self._cached(ref_key + ("noise",), lambda: ref(noise)))
+
+        bench = []
+        for folder in self.datasets:
+            data = self._cached(("data", str(folder), manifest["scale"]),
+                                lambda: load_benchmark(folder, manifest["scale"]))
+            art = evaluate(runner, data, overlap=OVERLAP, keep_outputs=True)
+            canvas = self._cached(ref_key + ("canvas", str(folder)),
+                                  lambda: evaluate(ref, data, input_size=size, overlap=OVERLAP, keep_outputs=True))
+            whole = self._cached(ref_key[:2] + ("whole", str(folder)), lambda: evaluate(ref, data))
+            bench_parity = summarize([parity(art["outputs"][n], canvas["outputs"][n]) for n in art["outputs"]])
+            bench.append({
+                "dataset": data.name, "images": art["images"], "input": art["input"],
+                "psnr_y": art["psnr_y"], "ssim_y": art["ssim_y"],
+                "torch_canvas_psnr_y": canvas["psnr_y"], "torch_canvas_ssim_y": canvas["ssim_y"],
+                "torch_whole_psnr_y": whole["psnr_y"], "torch_whole_ssim_y": whole["ssim_y"],
+                "conversion_delta_db": art["psnr_y"] - canvas["psnr_y"],
+                "canvas_cost_db": canvas["psnr_y"] - whole["psnr_y"],
+                "parity": bench_parity,
+            })
+            if progress:
+                progress()
+
+        report = {
+            "runtime": runner.name,
+            "threads": self.threads,
+            "input_size": list(size) if size else None,
+            "parity": {**summarize(per_photo), "source": "real photos, centre + random crops",
+                       "per_image": per_photo},
+            "noise_probe": noise_probe,
+            "benchmarks": bench,
+        }
+        report.update(self.gate(manifest["precision"], report))
+        return report
+
+    @staticmethod
+    def gate(precision: str, report: Dict) -> Dict:
+        """Apply :data:`GATES`; returns ``{"gate": {...}, "passed": bool, "failures": [...]}``."""
+        if precision not in GATES:
+            return {"gate": None, "passed": None, "failures": [f"no gate defined for {precision}"]}
+        min_db, max_delta = GATES[precision]
+        failures = []
+        got = report["parity"]["psnr_db"]
+        if not got >= min_db:
+            failures.append(f"parity {got:.2f} dB < {min_db:g} dB on real photos")
+        for b in report["benchmarks"]:
+            d = b["conversion_delta_db"]
+            if not (math.isfinite(d) and abs(d) <= max_delta):
+                failures.append(f"{b['dataset']} ΔPSNR {d:+.4f} dB exceeds ±{max_delta:g} dB")
+            bp = b["parity"]["psnr_db"]
+            if not bp >= min_db:
+                failures.append(f"{b['dataset']} parity {bp:.2f} dB < {min_db:g} dB")
+        return {"gate": {"min_parity_db": min_db, "max_abs_delta_psnr_db": max_delta},
+                "passed": not failures, "failures": failures}
+
+
+def expected_reference(model: str) -> Dict:
+    """Reference benchmark figures of a registry model (for reports)."""
+    return dict(get_spec(model).reference)
