@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 
 from pocketsr.errors import InputError, PocketsrError
+from pocketsr.quiet import quiet_native
 
 
 @dataclass
@@ -83,34 +80,9 @@ class ConversionError(PocketsrError):
     """The converter library failed; message carries the last lines of its log."""
 
 
-@contextmanager
-def captured_output(what: str) -> Iterator[None]:
-    """Silence converter chatter (Python and native, fds 1 and 2) while converting; if the
-    block fails, raise :class:`ConversionError` with the last log lines."""
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = os.dup(1), os.dup(2)
-    with tempfile.TemporaryFile(mode="w+b") as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        try:
-            yield
-        except (PocketsrError, KeyboardInterrupt):
-            raise
-        except Exception as exc:
-            sys.stdout.flush()
-            log.seek(0)
-            tail = [line for line in log.read().decode(errors="replace").splitlines() if line.strip()][-3:]
-            raise ConversionError(f"{what} failed: {type(exc).__name__}: "
-                                  f"{str(exc).strip().splitlines()[0] if str(exc).strip() else ''}"
-                                  + (f" | log: {' / '.join(tail)}" if tail else "")) from exc
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os.dup2(saved[0], 1)
-            os.dup2(saved[1], 2)
-            os.close(saved[0])
-            os.close(saved[1])
+def captured_output(what: str):
+    """Silence converter chatter while converting; failures become :class:`ConversionError`."""
+    return quiet_native(what, ConversionError)
 
 
 def list_targets() -> List[str]:

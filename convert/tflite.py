@@ -44,22 +44,21 @@ class TFLiteTarget(Target):
     packages = ("litert-torch", "ai-edge-litert", "ai-edge-quantizer")
 
     def available(self) -> Tuple[bool, str]:
-        try:
-            import litert_torch  # noqa: F401
-        except ImportError as exc:  # pragma: no cover - depends on the install
-            return False, f"litert-torch not importable: {exc}"
-        return True, ""
+        import importlib.util  # find, do not import: importing litert_torch loads TensorFlow
+
+        missing = [m for m in ("litert_torch", "ai_edge_quantizer") if importlib.util.find_spec(m) is None]
+        return (False, f"not installed: {', '.join(missing)}") if missing else (True, "")
 
     def convert(self, model, input_size, precision, out_path: Path) -> ConversionResult:
-        import litert_torch
-
         if precision not in self.precisions:
             raise ValueError(f"tflite precision {precision!r} not in {self.precisions}")
         h, w = input_size
         scale = model.scale
         sample = torch.rand(1, h, w, 3)
-        nhwc = litert_torch.to_channel_last_io(model.eval(), args=[0], outputs=[0])
         with captured_output(f"litert-torch conversion ({precision})"):
+            import litert_torch  # noisy import (TensorFlow/absl logs) inside the capture
+
+            nhwc = litert_torch.to_channel_last_io(model.eval(), args=[0], outputs=[0])
             edge = litert_torch.convert(_NamedIO(nhwc).eval(), sample_args=(), sample_kwargs={"lr": sample})
             edge.export(str(out_path))
             details = {"converter": "litert_torch.convert", "signature": "serving_default"}

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from pocketsr.errors import ArtifactError, InputError
+from pocketsr.quiet import quiet_native
 
 
 class Runner:
@@ -70,12 +71,10 @@ class TFLiteRunner(Runner):
 
     def __init__(self, path: Path, threads: int = 2):
         self.path = Path(path)
-        Interpreter = _litert_interpreter()
-        try:
+        with quiet_native(f"LiteRT loading {self.path}", ArtifactError):
+            Interpreter = _litert_interpreter()
             self.interp = Interpreter(model_path=str(self.path), num_threads=threads)
             self.interp.allocate_tensors()
-        except (ValueError, RuntimeError) as exc:
-            raise ArtifactError(f"LiteRT cannot load {self.path}: {str(exc).splitlines()[0]}") from None
         inputs, outputs = self.interp.get_input_details(), self.interp.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ArtifactError(f"{self.path}: expected one input and one output tensor")

@@ -1,0 +1,286 @@
+"""The ``pocketsr`` command line (typer). Every expected failure is one line on stderr and a
+non-zero exit code: 2 bad input/weights/artifact, 3 an artifact failed its gate, 130 Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import GateError, InputError, PocketsrError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Reparameterize, convert and validate efficient x4 SR models for phones.")
+# Tables are wide; when piped (CI logs), do not squeeze them into 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True)
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+
+
+def _quiet_libraries() -> None:
+    """Keep TensorFlow/absl/torchao start-up chatter out of the user's terminal."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("GLOG_minloglevel", "3")
+    warnings.filterwarnings("ignore")
+    for name in ("torchao", "absl", "tensorflow", "litert_torch", "ai_edge_quantizer", "torch._export",
+                 "torch.utils._pytree"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def default_datasets(scale: int = 4) -> List[Path]:
+    """Set5 and Set14 from this repository's ``../shared/datasets`` (or ``POCKETSR_DATA_DIR``)
+    when present; empty on a fresh machine (validation then runs parity only)."""
+    base = Path(os.environ.get("POCKETSR_DATA_DIR", SHARED))
+    return [base / n for n in ("Set5", "Set14") if (base / n / "LR_bicubic" / f"X{scale}").is_dir()]
+
+
+def _fmt_db(v: Optional[float], digits: int = 2) -> str:
+    if v is None:
+        return "—"
+    return "inf" if v == float("inf") else f"{v:.{digits}f}"
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.0f} KiB" if n < 1 << 20 else f"{n / (1 << 20):.2f} MiB"
+
+
+@app.command()
+def models() -> None:
+    """List registered models: scale, parameters, value range, weight source, reference PSNR."""
+    from mobile_models import MODELS
+
+    table = Table(title="pocketsr models")
+    for col in ("model", "scale", "params (deploy)", "native range", "official weights", "license",
+                "Set5 / Set14 PSNR-Y"):
+        table.add_column(col)
+    for spec in MODELS.values():
+        params = sum(p.numel() for p in spec.build("deploy").parameters())
+        e = spec.pretrained_source
+        ref = " / ".join(f"{spec.reference[k][0]:.4f}" for k in ("Set5", "Set14") if k in spec.reference) or "—"
+        table.add_row(spec.name, f"x{spec.scale}", f"{params:,}", f"[0, {spec.pixel_range:g}]",
+                      f"{e.repo}@{e.commit[:7]} {e.filename} ({e.form})", spec.license, ref)
+    out.print(table)
+
+
+@app.command("eval")
+def eval_cmd(
+    data: List[Path] = typer.Option(..., "--data", help="Benchmark folder (HR/ + LR_bicubic/X<scale>/); repeatable."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Registry model (e.g. lkdn-s)."),
+    artifact: Optional[Path] = typer.Option(None, "--artifact", "-a", help="Evaluate this artifact instead of PyTorch."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Local checkpoint instead of the official one."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+    threads: int = typer.Option(2, "--threads", min=1),
+) -> None:
+    """Benchmark PSNR/SSIM (Y channel, MATLAB-compatible) of a model or an artifact."""
+    from mobile_models import create_model, get_spec
+    from validate.benchmark import evaluate
+    from validate.data import load_benchmark
+    from validate.runners import TorchRunner, open_artifact
+
+    if artifact is not None:
+        from convert.manifest import read_manifest
+        manifest = read_manifest(artifact)
+        if model and get_spec(model).name != manifest["model"]:
+            raise InputError(f"--model {model} but {artifact.name} is {manifest['model']}")
+        model = manifest["model"]
+        runner = open_artifact(artifact, threads=threads)
+    elif model:
+        runner = TorchRunner(create_model(model, "deploy", weights=weights), get_spec(model).scale, threads)
+    else:
+        raise InputError("give --model or --artifact")
+    spec = get_spec(model)
+    results = []
+    for folder in data:
+        r = evaluate(runner, load_benchmark(folder, spec.scale))
+        ref = spec.reference.get(r["dataset"])
+        r["reference_psnr_y"] = ref[0] if ref else None
+        results.append(r)
+    if as_json:
+        print(json.dumps({"model": spec.name, "runtime": runner.name,
+                          "artifact": str(artifact) if artifact else None, "results": results}, indent=2))
+        return
+    table = Table(title=f"{spec.title} via {runner.name}")
+    for col in ("dataset", "images", "PSNR-Y (dB)", "SSIM-Y", "reference PSNR", "input"):
+        table.add_column(col)
+    for r in results:
+        table.add_row(r["dataset"], str(r["images"]), f"{r['psnr_y']:.4f}", f"{r['ssim_y']:.4f}",
+                      f"{r['reference_psnr_y']:.4f}" if r["reference_psnr_y"] else "—", r["input"])
+    out.print(table)
+
+
+def _summary_table(manifests: List[dict]) -> Table:
+    table = Table(title="pocketsr artifacts")
+    for col in ("model", "target", "precision", "size", "parity dB (min)", "max-abs", "ΔPSNR Set5",
+                "ΔPSNR Set14", "canvas cost Set5", "result"):
+        table.add_column(col)
+    for m in manifests:
+        v = m.get("validation") or {}
+        bench = {b["dataset"]: b for b in v.get("benchmarks", [])}
+
+        def delta(name, key="conversion_delta_db"):
+            return f"{bench[name][key]:+.4f}" if name in bench else "—"
+
+        verdict = "—" if not v else ("[green]pass[/]" if v.get("passed") else "[red]FAIL[/]")
+        table.add_row(m["model"], m["target"], m["precision"], _size(m["size_bytes"]),
+                      _fmt_db(v.get("parity", {}).get("psnr_db")),
+                      f"{v['parity']['max_abs']:.1e}" if v else "—",
+                      delta("Set5"), delta("Set14"), delta("Set5", "canvas_cost_db"), verdict)
+    return table
+
+
+def _gate_outcome(manifests: List[dict]) -> None:
+    failed = [m for m in manifests if m.get("validation") and m["validation"].get("passed") is False]
+    if failed:
+        first = failed[0]
+        raise GateError(f"{len(failed)} artifact(s) failed their gate, e.g. {first['file']}: "
+                        f"{first['validation']['failures'][0]}")
+
+
+@app.command()
+def convert(
+    model: Optional[List[str]] = typer.Option(None, "--model", "-m", help="Model(s); default: lkdn-s and fmen-s."),
+    target: Optional[List[str]] = typer.Option(None, "--target", "-t", help="Target(s); default: all available."),
+    precision: Optional[List[str]] = typer.Option(None, "--precision", "-p", help="Precision(s); default: each target's defaults."),
+    input_size: str = typer.Option("180x320", "--input-size", help="Fixed LR input HxW (180x320 -> 720x1280 at x4)."),
+    output: Path = typer.Option(Path("artifacts"), "--output", "-o", help="Output folder."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Local checkpoint (one model only)."),
+    data: Optional[List[Path]] = typer.Option(None, "--data", help="Benchmark folders for validation (default: shared Set5/Set14 if present)."),
+    photos: Optional[Path] = typer.Option(None, "--photos", help="Folder of real photos for parity crops."),
+    no_validate: bool = typer.Option(False, "--no-validate", help="Convert only."),
+    threads: int = typer.Option(2, "--threads", min=1),
+) -> None:
+    """The main job: official weights -> deploy form -> artifacts, each validated, then a summary."""
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from convert.base import TARGETS, parse_size
+    from convert.pipeline import plan, run_jobs
+    from mobile_models import list_models
+    from validate.validator import Validator
+
+    size = parse_size(input_size)
+    models_ = model or list_models(default_only=True)
+    if weights is not None and len(models_) != 1:
+        raise InputError("--weights needs exactly one --model")
+    if weights is not None and not weights.is_file():
+        raise InputError(f"weights file not found: {weights}")
+    jobs = plan(models_, target or [t for t in TARGETS if TARGETS[t].available()[0]], precision)
+    datasets = list(data) if data else default_datasets()
+    for d in datasets:
+        if not d.is_dir():
+            raise InputError(f"--data folder not found: {d}")
+    if photos is not None and not photos.is_dir():
+        raise InputError(f"--photos folder not found: {photos}")
+    validator = None if no_validate else Validator(datasets, photos, threads=threads)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                  console=err, transient=True) as progress:
+        task = progress.add_task("starting", total=len(jobs) * (1 if no_validate else 2))
+
+        def step(label: str) -> None:
+            if progress.tasks[task].description != "starting":
+                progress.advance(task)
+            progress.update(task, description=label)
+
+        manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=step)
+    out.print(_summary_table(manifests))
+    if not datasets and validator:
+        out.print("note: no benchmark data found — parity checked on real photos only (use --data).")
+    out.print(f"artifacts, manifests and index.json in {output}/")
+    _gate_outcome(manifests)
+
+
+@app.command()
+def validate(
+    artifacts: List[Path] = typer.Argument(..., help="Artifact files (manifest read from <file>.json)."),
+    data: Optional[List[Path]] = typer.Option(None, "--data", help="Benchmark folders (default: shared Set5/Set14 if present)."),
+    photos: Optional[Path] = typer.Option(None, "--photos", help="Folder of real photos for parity crops."),
+    as_json: bool = typer.Option(False, "--json", help="Print the validation reports as JSON."),
+    threads: int = typer.Option(2, "--threads", min=1),
+) -> None:
+    """Parity vs PyTorch on real photos and benchmark quality of existing artifacts."""
+    from convert.manifest import read_manifest, update_index
+    from convert.pipeline import record_validation
+    from validate.validator import Validator
+
+    datasets = list(data) if data else default_datasets()
+    manifests = [(a, read_manifest(a)) for a in artifacts]  # fail on any bad one before work
+    validator = Validator(datasets, photos, threads=threads)
+    done = []
+    for path, manifest in manifests:
+        with err.status(f"validating {path.name}"):
+            done.append(record_validation(path, manifest, validator.validate(path, manifest)))
+        update_index(path.parent)
+    if as_json:
+        print(json.dumps([{"file": m["file"], **m["validation"]} for m in done], indent=2, default=str))
+    else:
+        out.print(_summary_table(done))
+    _gate_outcome(done)
+
+
+@app.command()
+def upscale(
+    input: Path = typer.Argument(..., help="Image (PNG/JPEG/...; greyscale, RGBA, 16-bit are converted)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output image (.png recommended)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Registry model run in PyTorch."),
+    artifact: Optional[Path] = typer.Option(None, "--artifact", "-a", help="Artifact to run instead."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Local checkpoint for --model."),
+    threads: int = typer.Option(2, "--threads", min=1),
+) -> None:
+    """Upscale one real image with a model or an artifact (fixed-size artifacts are tiled)."""
+    from mobile_models import create_model, get_spec
+    from validate.benchmark import upscale_lr
+    from validate.data import from_tensor_array, load_image, save_image
+    from validate.runners import TorchRunner, open_artifact
+    from validate.tiling import describe
+
+    if (model is None) == (artifact is None):
+        raise InputError("give exactly one of --model or --artifact")
+    img, note = load_image(input)
+    if note:
+        err.print(f"note: {note}")
+    runner = (open_artifact(artifact, threads=threads) if artifact is not None
+              else TorchRunner(create_model(model, "deploy", weights=weights), get_spec(model).scale, threads))
+    with err.status(f"upscaling {img.shape[1]}x{img.shape[0]} ({describe(img.shape[:2], runner.input_size, 16)})"):
+        sr = from_tensor_array(upscale_lr(runner, img))
+    save_image(sr, output)
+    out.print(f"wrote {output} ({sr.shape[1]}x{sr.shape[0]})")
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Console-script entry point."""
+    import click
+
+    _quiet_libraries()
+    command = typer.main.get_command(app)
+    try:
+        command.main(args=argv, prog_name="pocketsr", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        err.print("interrupted — no partial artifacts were kept")
+        sys.exit(130)
+    except PocketsrError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: still one line, traceback on request
+        if os.environ.get("POCKETSR_DEBUG"):
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc} (set POCKETSR_DEBUG=1 for a traceback)",
+                  markup=False, highlight=False, soft_wrap=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
