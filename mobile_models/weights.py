@@ -87,7 +87,8 @@ def download(entry, target: Path, progress: bool = True) -> Path:
     except RuntimeError as exc:
         if "invalid hash value" in str(exc):
             raise WeightsError(f"download of {entry.filename} from {url} has the wrong sha256 "
-                               f"(expected {entry.sha256[:16]}…); refusing to use it") from None
+                               f"(expected {entry.sha256[:16]}…): truncated transfer or a different "
+                               "file; nothing was kept") from None
         raise WeightsError(f"download of {entry.filename} failed: {exc}") from None
     except OSError as exc:  # IncompleteRead and friends: the transfer ended early
         raise WeightsError(f"download of {entry.filename} failed: {type(exc).__name__}: {exc} ({url})") from None

@@ -1,0 +1,63 @@
+"""Shared fixtures. Tests read real data from ``../shared`` (weights, Set5/Set14, photos)."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+WEIGHTS = SHARED / "weights"
+DATA = SHARED / "datasets"
+SET5, SET14 = DATA / "Set5", DATA / "Set14"
+PHOTOS = DATA / "real_world" / "photos"
+
+if not WEIGHTS.is_dir():
+    raise RuntimeError(f"tests need the shared data folder at {SHARED}")
+os.environ["POCKETSR_WEIGHTS_DIR"] = str(WEIGHTS)
+os.environ.pop("POCKETSR_WEIGHTS_URL", None)
+
+
+@pytest.fixture(scope="session")
+def photo_crops():
+    """Real photo crops (1, 3, 96, 128) float32 in [0, 1], one per shared photo."""
+    from validate.data import crops, real_photos, to_tensor_array
+    rng = np.random.default_rng(0)
+    return [to_tensor_array(crops(img, (96, 128), 1, rng)[0]) for _, img in real_photos(PHOTOS)]
+
+
+@pytest.fixture(scope="session")
+def artifacts(tmp_path_factory):
+    """The main job's artifacts for both models (TFLite fp32 + fp16, 180x320), validated on
+    real photos, Set5 and Set14 — built once and shared by the conversion tests."""
+    from convert.pipeline import plan, run_jobs
+    from validate.validator import Validator
+    out = tmp_path_factory.mktemp("artifacts")
+    validator = Validator([SET5, SET14], PHOTOS)
+    manifests = run_jobs(plan(["lkdn-s", "fmen-s"], ["tflite"], None), (180, 320), out, validator)
+    return out, manifests
+
+
+def run_cli(capfd, *args):
+    """Run ``pocketsr ARGS`` in-process; returns ``(exit code, stdout, stderr)``."""
+    from pocketsr.cli import main
+    capfd.readouterr()
+    try:
+        main([str(a) for a in args])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    out, err = capfd.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, err, *fragments, exit_code=2):
+    """Bad input contract: non-zero exit, one ``error:`` line, no traceback."""
+    assert code == exit_code, (code, err)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    errors = [ln for ln in lines if ln.startswith("error:")]
+    assert len(errors) == 1, err
+    assert "Traceback" not in err
+    for f in fragments:
+        assert f in errors[0], (f, errors[0])
