@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, Tuple
 
 import torch
 
@@ -84,6 +84,3 @@ def captured_output(what: str):
     """Silence converter chatter while converting; failures become :class:`ConversionError`."""
     return quiet_native(what, ConversionError)
 
-
-def list_targets() -> List[str]:
-    return list(TARGETS)

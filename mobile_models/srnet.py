@@ -49,18 +49,20 @@ class SRNet(nn.Module):
         return SRNet(self.body.deploy_twin(), self.scale, self.pixel_range, self.first_conv,
                      self.last_conv)
 
-    def fold_pixel_range(self) -> "SRNet":
+    def fold_pixel_range(self, internal: bool = True) -> "SRNet":
         """Return a copy whose body works on [0, 1] directly (same function up to rounding).
 
         If the body can rescale its whole internal range (``rescale_range_``, e.g. FMEN-S,
         whose trunk is positively homogeneous), that is used, so activations are unit-range
         too. Otherwise the first conv's weight is scaled by ``pixel_range`` (zero padding stays
-        zero, so this is exact) and the last conv's weight and bias by ``1 / pixel_range``.
+        zero, so this is exact) and the last conv's weight and bias by ``1 / pixel_range``;
+        ``internal=False`` forces this simpler fold (kept for comparison: it leaves FMEN-S's
+        attention weights in float16's subnormal range).
         """
         folded = copy.deepcopy(self)
         if folded.pixel_range == 1.0:
             return folded
-        if hasattr(folded.body, "rescale_range_"):
+        if internal and hasattr(folded.body, "rescale_range_"):
             folded.body.rescale_range_(folded.pixel_range)
             folded.pixel_range = 1.0
             return folded

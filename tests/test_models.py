@@ -158,3 +158,19 @@ def test_reparameterize_rejects_mismatched_fusion(monkeypatch):
     monkeypatch.setattr(BSConvURep, "fused_state", lambda self: {**original(self), "dw.extra": torch.zeros(1)})
     with pytest.raises(ReparameterizationError):
         reparameterize(create_model("lkdn-s", "training", pretrained=False))
+
+
+def test_fmen_fp16_weights_need_internal_rescaling(photo_crops):
+    """Why FMEN-S's range is rescaled inside the network: with the first/last-conv fold its
+    BN-folded attention weights (~1e-8..1e-6) underflow in float16 and the output breaks."""
+    from validate.emulate import with_fp16_weights
+    from validate.metrics import parity
+    model = create_model("fmen-s")
+    naive = with_fp16_weights(model.fold_pixel_range(internal=False))
+    rescaled = with_fp16_weights(model.fold_pixel_range())
+    with torch.no_grad():
+        for x in photo_crops:
+            x = torch.from_numpy(x)
+            ref = model(x).numpy()
+            assert parity(naive(x).numpy(), ref)["psnr_db"] < 55
+            assert parity(rescaled(x).numpy(), ref)["psnr_db"] > 70

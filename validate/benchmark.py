@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import numpy as np
 
@@ -13,13 +13,12 @@ from .tiling import describe, run_image
 
 
 def upscale_lr(runner: Runner, lr: np.ndarray, input_size=None, overlap: int = 16) -> np.ndarray:
-    """Upscale one ``(h, w, 3)`` uint8 LR image; returns ``(h*s, w*s, 3)`` float32 [0, 1] NCHW-free.
+    """Upscale one ``(h, w, 3)`` uint8 LR image; returns ``(1, 3, h*s, w*s)`` float32 in [0, 1].
 
     ``input_size`` overrides the runner's own (used to run PyTorch on an artifact's canvas).
     """
     size = input_size if input_size is not None else runner.input_size
-    out = run_image(runner, to_tensor_array(lr), runner.scale, size, overlap)
-    return out
+    return run_image(runner, to_tensor_array(lr), runner.scale, size, overlap)
 
 
 def evaluate(runner: Runner, dataset: BenchmarkSet, input_size=None, overlap: int = 16,
@@ -38,7 +37,7 @@ def evaluate(runner: Runner, dataset: BenchmarkSet, input_size=None, overlap: in
     outputs = {}
     feeds = set()
     for item in dataset.images:
-        sr = upscale_lr(runner, item.lr, size, overlap)
+        sr = upscale_lr(runner, item.lr, input_size, overlap)
         feeds.add(describe(item.lr.shape[:2], size, overlap))
         scores = psnr_ssim_y(from_tensor_array(sr), item.hr, dataset.scale)
         per_image.append({"name": item.name, **scores})

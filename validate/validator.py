@@ -22,7 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mobile_models import create_model, get_spec
+from mobile_models import create_model
 
 from .benchmark import evaluate
 from .data import crops, load_benchmark, real_photos, to_tensor_array
@@ -167,7 +167,3 @@ class Validator:
         return {"gate": {"min_parity_db": min_db, "max_abs_delta_psnr_db": max_delta},
                 "passed": not failures, "failures": failures}
 
-
-def expected_reference(model: str) -> Dict:
-    """Reference benchmark figures of a registry model (for reports)."""
-    return dict(get_spec(model).reference)
