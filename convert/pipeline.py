@@ -7,6 +7,7 @@ One loop over (model, target, precision); every target plugs in through
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from mobile_models import create_model, get_spec, sha256_file
 
-from . import tflite  # noqa: F401  (registers the target)
 from .base import get_target
 from .manifest import (SCHEMA_VERSION, atomic_path, manifest_path, tool_versions, update_index,
                        utc_now, write_json)
@@ -80,28 +80,30 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
     out_dir = Path(out_dir)
     path = out_dir / artifact_name(spec.name, spec.scale, input_size, precision, target.suffix)
     t0 = time.perf_counter()
-    with atomic_path(path) as tmp:
-        result = target.convert(folded, input_size, precision, tmp)
-        seconds = time.perf_counter() - t0
-        manifest = {
-            "schema_version": SCHEMA_VERSION,
-            "model": spec.name, "title": spec.title, "paper": spec.paper,
-            "scale": spec.scale, "format": target.name, "target": target.name, "precision": precision,
-            "file": path.name, "sha256": sha256_file(tmp), "size_bytes": tmp.stat().st_size,
-            "input": result.input, "output": result.output,
-            "pixel_range": {"native": spec.pixel_range, "folded_into_weights": spec.pixel_range != 1.0,
-                            "method": ("internal range rescaling" if hasattr(deploy.body, "rescale_range_")
-                                       else "first/last conv") if spec.pixel_range != 1.0 else None},
-            "weights": weights_record(spec.name, weights),
-            "params": sum(p.numel() for p in deploy.parameters()),
-            "tools": tool_versions(list(target.packages)),
-            "created": utc_now(),
-            "conversion": {"seconds": round(seconds, 2), **result.details},
-            "contract": "convert/CONTRACT.md",
-            "validation": None,
-        }
-        # The manifest is written first so that an artifact never exists without one.
-        write_json(manifest_path(path), manifest)
+    # Both files are written to temporary names and renamed one right after the other (artifact
+    # first): an interruption before that leaves the folder exactly as it was.
+    with atomic_path(manifest_path(path)) as manifest_tmp:
+        with atomic_path(path) as tmp:
+            result = target.convert(folded, input_size, precision, tmp)
+            seconds = time.perf_counter() - t0
+            manifest = {
+                "schema_version": SCHEMA_VERSION,
+                "model": spec.name, "title": spec.title, "paper": spec.paper,
+                "scale": spec.scale, "format": target.name, "target": target.name, "precision": precision,
+                "file": path.name, "sha256": sha256_file(tmp), "size_bytes": tmp.stat().st_size,
+                "input": result.input, "output": result.output,
+                "pixel_range": {"native": spec.pixel_range, "folded_into_weights": spec.pixel_range != 1.0,
+                                "method": ("internal range rescaling" if hasattr(deploy.body, "rescale_range_")
+                                           else "first/last conv") if spec.pixel_range != 1.0 else None},
+                "weights": weights_record(spec.name, weights),
+                "params": sum(p.numel() for p in deploy.parameters()),
+                "tools": tool_versions(list(target.packages)),
+                "created": utc_now(),
+                "conversion": {"seconds": round(seconds, 2), **result.details},
+                "contract": "convert/CONTRACT.md",
+                "validation": None,
+            }
+            manifest_tmp.write_text(json.dumps(manifest, indent=2) + "\n")
     return path, manifest
 
 
