@@ -39,10 +39,15 @@ class Target:
         """Whether this target's converter can run here, and why not."""
         return True, ""
 
+    def inspect(self, path: Path) -> Dict:
+        """Static facts about a finished artifact for its manifest (e.g. delegate readiness)."""
+        return {}
+
     def convert(self, model: torch.nn.Module, input_size: Tuple[int, int], precision: str,
-                out_path: Path) -> ConversionResult:  # pragma: no cover - abstract
+                out_path: Path, plan=None) -> ConversionResult:  # pragma: no cover - abstract
         """Convert the deploy model (public interface, pixel range folded, eval mode) for a fixed
-        ``input_size = (H, W)`` into ``out_path`` (a temporary path the pipeline renames)."""
+        ``input_size = (H, W)`` into ``out_path`` (a temporary path the pipeline renames).
+        ``plan`` (:class:`convert.quantize.QuantPlan`) is given for reduced precisions."""
         raise NotImplementedError
 
 

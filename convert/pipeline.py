@@ -28,7 +28,8 @@ class Job:
     precision: str
 
 
-def plan(models: Sequence[str], targets: Sequence[str], precisions: Optional[Sequence[str]]) -> List[Job]:
+def plan(models: Sequence[str], targets: Sequence[str], precisions: Optional[Sequence[str]],
+         dynamic: bool = False) -> List[Job]:
     """Expand the CLI choices into jobs, rejecting impossible combinations before any work.
 
     Raises:
@@ -45,14 +46,20 @@ def plan(models: Sequence[str], targets: Sequence[str], precisions: Optional[Seq
         if bad:
             raise InputError(f"target {t} has no precision {', '.join(bad)}; "
                              f"choose from {', '.join(target.precisions)}")
+        if dynamic and "int8-full" in wanted:
+            raise InputError("int8-full needs a fixed input size (static activation ranges); "
+                             "drop --dynamic-size or choose another precision")
         for m in models:
             get_spec(m)
             jobs.extend(Job(get_spec(m).name, t, p) for p in wanted)
     return jobs
 
 
-def artifact_name(model: str, scale: int, size: Tuple[int, int], precision: str, suffix: str) -> str:
-    return f"{model}_x{scale}_{size[0]}x{size[1]}_{precision}{suffix}"
+def artifact_name(model: str, scale: int, size: Optional[Tuple[int, int]], precision: str,
+                  suffix: str) -> str:
+    """``lkdn-s_x4_180x320_fp32.tflite``; ``size=None`` (dynamic-size artifact) -> ``anysize``."""
+    label = "anysize" if size is None else f"{size[0]}x{size[1]}"
+    return f"{model}_x{scale}_{label}_{precision}{suffix}"
 
 
 def weights_record(model: str, weights: Optional[Path]) -> Dict:
@@ -67,7 +74,8 @@ def weights_record(model: str, weights: Optional[Path]) -> Dict:
 
 
 def build_artifact(model: str, target_name: str, precision: str, input_size: Tuple[int, int],
-                   out_dir: Path, weights: Optional[Path] = None, deploy=None) -> Tuple[Path, Dict]:
+                   out_dir: Path, weights: Optional[Path] = None, deploy=None,
+                   quant_options=None, dynamic: bool = False) -> Tuple[Path, Dict]:
     """Convert one model to one artifact and write it with its manifest (no validation yet).
 
     ``deploy``: an already built deploy model to reuse (else built from the registry).
@@ -77,14 +85,21 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
     target = get_target(target_name)
     deploy = deploy if deploy is not None else create_model(model, "deploy", weights=weights)
     folded = deploy.fold_pixel_range().eval()
+    plan = None
+    if precision.startswith("int8"):
+        from .quantize import plan_quantization
+        plan = plan_quantization(folded, precision, input_size, quant_options)
+        folded = plan.model
     out_dir = Path(out_dir)
-    path = out_dir / artifact_name(spec.name, spec.scale, input_size, precision, target.suffix)
+    path = out_dir / artifact_name(spec.name, spec.scale, None if dynamic else input_size, precision,
+                                   target.suffix)
     t0 = time.perf_counter()
     # Both files are written to temporary names and renamed one right after the other (artifact
     # first): an interruption before that leaves the folder exactly as it was.
     with atomic_path(manifest_path(path)) as manifest_tmp:
         with atomic_path(path) as tmp:
-            result = target.convert(folded, input_size, precision, tmp)
+            extra = {"dynamic": True} if dynamic else {}
+            result = target.convert(folded, input_size, precision, tmp, plan=plan, **extra)
             seconds = time.perf_counter() - t0
             manifest = {
                 "schema_version": SCHEMA_VERSION,
@@ -100,6 +115,7 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
                 "tools": tool_versions(list(target.packages)),
                 "created": utc_now(),
                 "conversion": {"seconds": round(seconds, 2), **result.details},
+                **target.inspect(tmp),
                 "contract": "convert/CONTRACT.md",
                 "validation": None,
             }
@@ -115,7 +131,8 @@ def record_validation(path: Path, manifest: Dict, validation: Dict) -> Dict:
 
 
 def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, validator,
-             weights: Optional[Path] = None, on_step: Optional[Callable[[str], None]] = None) -> List[Dict]:
+             weights: Optional[Path] = None, on_step: Optional[Callable[[str], None]] = None,
+             quant_options=None, dynamic: bool = False) -> List[Dict]:
     """Convert and validate every job; returns the manifests (with validation) in job order."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -127,7 +144,8 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
         if job.model not in deploy_models:
             deploy_models[job.model] = create_model(job.model, "deploy", weights=weights)
         path, manifest = build_artifact(job.model, job.target, job.precision, input_size, out_dir,
-                                        weights, deploy=deploy_models[job.model])
+                                        weights, deploy=deploy_models[job.model],
+                                        quant_options=quant_options, dynamic=dynamic)
         if validator is not None:
             if on_step:
                 on_step(f"validate {path.name}")

@@ -117,10 +117,19 @@ def eval_cmd(
     out.print(table)
 
 
+def _gpu(manifest: dict) -> str:
+    g = manifest.get("gpu_delegate")
+    if not g:
+        return "—"
+    if not g["compatible"]:
+        return "no: " + ", ".join(sorted({r["op"] for r in g["incompatible_ops"]}))[:40]
+    return "yes" + (f" ({len(g['warnings'])} warnings)" if g["warnings"] else "")
+
+
 def _summary_table(manifests: List[dict]) -> Table:
     table = Table(title="pocketsr artifacts")
     for col in ("model", "target", "precision", "size", "parity dB (min)", "max-abs", "ΔPSNR Set5",
-                "ΔPSNR Set14", "canvas cost Set5", "result"):
+                "ΔPSNR Set14", "canvas cost Set5", "GPU delegate", "result"):
         table.add_column(col)
     for m in manifests:
         v = m.get("validation") or {}
@@ -133,7 +142,7 @@ def _summary_table(manifests: List[dict]) -> Table:
         table.add_row(m["model"], m["target"], m["precision"], _size(m["size_bytes"]),
                       _fmt_db(v.get("parity", {}).get("psnr_db")),
                       f"{v['parity']['max_abs']:.1e}" if v else "—",
-                      delta("Set5"), delta("Set14"), delta("Set5", "canvas_cost_db"), verdict)
+                      delta("Set5"), delta("Set14"), delta("Set5", "canvas_cost_db"), _gpu(m), verdict)
     return table
 
 
@@ -157,6 +166,12 @@ def convert(
     photos: Optional[Path] = typer.Option(None, "--photos", help="Folder of real photos for parity crops."),
     no_validate: bool = typer.Option(False, "--no-validate", help="Convert only."),
     threads: int = typer.Option(2, "--threads", min=1),
+    calibration: Optional[Path] = typer.Option(None, "--calibration", help="Folder of real images/videos for int8 calibration (default: shared real_world, else scikit-image photos)."),
+    calibration_count: int = typer.Option(32, "--calibration-count", help="Number of random calibration crops."),
+    seed: int = typer.Option(0, "--seed", help="Seed for calibration crops and fine-tuning."),
+    finetune_steps: int = typer.Option(0, "--finetune-steps", min=0, help="Quantization-aware distillation steps for int8 precisions (0: off)."),
+    max_float_layers: int = typer.Option(12, "--max-float-layers", min=0, help="Most convs mixed precision may keep in float (0: quantize all)."),
+    dynamic_size: bool = typer.Option(False, "--dynamic-size", help="TFLite artifacts that accept any HxW (PixelShuffle as one-hot transposed conv)."),
 ) -> None:
     """The main job: official weights -> deploy form -> artifacts, each validated, then a summary."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -172,7 +187,16 @@ def convert(
         raise InputError("--weights needs exactly one --model")
     if weights is not None and not weights.is_file():
         raise InputError(f"weights file not found: {weights}")
-    jobs = plan(models_, target or [t for t in TARGETS if TARGETS[t].available()[0]], precision)
+    from convert.quantize import QuantOptions
+
+    jobs = plan(models_, target or [t for t in TARGETS if TARGETS[t].available()[0]], precision,
+                dynamic=dynamic_size)
+    quant = QuantOptions(calibration, calibration_count, seed, finetune_steps, max_float_layers)
+    if any(j.precision.startswith("int8") for j in jobs):
+        from convert.calibration import collect_frames
+        if calibration_count < 1:
+            raise InputError("--calibration-count must be at least 1")
+        collect_frames(calibration)  # bad calibration input fails here, before any conversion
     datasets = list(data) if data else default_datasets()
     for d in datasets:
         if not d.is_dir():
@@ -190,7 +214,8 @@ def convert(
                 progress.advance(task)
             progress.update(task, description=label)
 
-        manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=step)
+        manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=step,
+                             quant_options=quant, dynamic=dynamic_size)
     out.print(_summary_table(manifests))
     if not datasets and validator:
         out.print("note: no benchmark data found — parity checked on real photos only (use --data).")
@@ -205,6 +230,8 @@ def validate(
     photos: Optional[Path] = typer.Option(None, "--photos", help="Folder of real photos for parity crops."),
     as_json: bool = typer.Option(False, "--json", help="Print the validation reports as JSON."),
     threads: int = typer.Option(2, "--threads", min=1),
+    layers: bool = typer.Option(False, "--layers", help="Per-layer divergence vs PyTorch instead (where does it diverge?)."),
+    layer_images: int = typer.Option(2, "--layer-images", min=1, help="Real photo crops for --layers."),
 ) -> None:
     """Parity vs PyTorch on real photos and benchmark quality of existing artifacts."""
     from convert.manifest import read_manifest, update_index
@@ -213,6 +240,9 @@ def validate(
 
     datasets = list(data) if data else default_datasets()
     manifests = [(a, read_manifest(a)) for a in artifacts]  # fail on any bad one before work
+    if layers:
+        _layer_reports(manifests, photos, layer_images, as_json, threads)
+        return
     validator = Validator(datasets, photos, threads=threads)
     done = []
     for path, manifest in manifests:
@@ -224,6 +254,27 @@ def validate(
     else:
         out.print(_summary_table(done))
     _gate_outcome(done)
+
+
+def _layer_reports(manifests, photos, count: int, as_json: bool, threads: int) -> None:
+    """``pocketsr validate --layers``: per-layer divergence of each artifact vs PyTorch."""
+    from validate.layers import layer_report, layer_table
+    from validate.runners import open_artifact
+    from validate.validator import DYNAMIC_PARITY_SIZE, Validator
+
+    reports = []
+    for path, manifest in manifests:
+        size = open_artifact(path, threads=threads).input_size or DYNAMIC_PARITY_SIZE
+        validator = Validator((), photos, threads=threads)
+        images = [x for _, x in validator.parity_inputs(size)][:count]
+        model = validator.reference(manifest).model.fold_pixel_range()
+        with err.status(f"comparing every layer of {path.name} with PyTorch"):
+            report = layer_report(path, model, images, threads=threads)
+        reports.append({"file": manifest["file"], **report})
+        if not as_json:
+            out.print(layer_table(report))
+    if as_json:
+        print(json.dumps(reports, indent=2, default=str))
 
 
 @app.command()
@@ -253,6 +304,40 @@ def upscale(
         sr = from_tensor_array(upscale_lr(runner, img))
     save_image(sr, output)
     out.print(f"wrote {output} ({sr.shape[1]}x{sr.shape[0]})")
+
+
+@app.command()
+def bench(
+    artifacts: List[Path] = typer.Argument(..., help="Artifact files to time."),
+    threads: List[int] = typer.Option([1, 2], "--threads", help="Thread counts (repeatable)."),
+    runs: int = typer.Option(10, "--runs", min=3, help="Timed runs (median reported)."),
+    warmup: int = typer.Option(3, "--warmup", min=0),
+    training_form: bool = typer.Option(False, "--training-form", help="Also time PyTorch's training form."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Median latency (ms), peak memory and size of artifacts beside PyTorch eager, same input."""
+    from convert.manifest import read_manifest
+    from validate.bench import bench as run_bench
+
+    for a in artifacts:
+        read_manifest(a)  # one-line error on a bad artifact before timing anything
+    forms = ("deploy", "training") if training_form else ("deploy",)
+    with err.status("benchmarking (each measurement in its own process)"):
+        rows = run_bench(artifacts, threads, runs, warmup, forms)
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    table = Table(title="pocketsr bench (median of runs; ratios vs the fp32 artifact, same model and threads)")
+    for col in ("artifact / runtime", "threads", "median ms", "min–max ms", "vs fp32 TFLite", "peak RSS MB", "size"):
+        table.add_column(col)
+    base = {(r["model"], r["threads"]): r["median_ms"] for r in rows
+            if r["kind"] == "litert" and r["precision"] == "fp32"}
+    for r in rows:
+        ref = base.get((r["model"], r["threads"]))
+        table.add_row(r["name"], str(r["threads"]), f"{r['median_ms']:.1f}",
+                      f"{r['min_ms']:.1f}–{r['max_ms']:.1f}", f"{ref / r['median_ms']:.2f}x" if ref else "—",
+                      f"{r['peak_rss_mb']:.0f}", _size(r["size_bytes"]) if r["size_bytes"] else "—")
+    out.print(table)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -131,3 +131,25 @@ def test_console_script_entry_point(tmp_path):
     bad = subprocess.run(cmd + ["convert", "--input-size", "axb"], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: bad --input-size")
     assert "Traceback" not in bad.stderr
+
+
+def test_validate_layers_report(small_artifact, capfd):
+    code, out, _ = run_cli(capfd, "validate", small_artifact, "--layers", "--photos", PHOTOS, "--json")
+    assert code == 0
+    (report,) = json.loads(out)
+    assert report["file"] == small_artifact.name and report["matched"] > 50
+    convs = [r for r in report["layers"] if r.get("module") and "upsampler" not in r["module"]]
+    assert convs and all(r["snr_db"] > 60 for r in convs)  # an fp32 artifact: no layer diverges
+    code, out, _ = run_cli(capfd, "validate", small_artifact, "--layers", "--photos", PHOTOS)
+    assert code == 0 and "body.fea_conv" in out
+
+
+def test_convert_dynamic_size(tmp_path, capfd):
+    code, out, err = run_cli(capfd, "convert", "-m", "fmen-s", "-p", "fp32", "--dynamic-size", "-o", tmp_path,
+                             "--data", SET5, "--photos", PHOTOS)
+    assert code == 0, err
+    path = tmp_path / "fmen-s_x4_anysize_fp32.tflite"
+    manifest = json.loads((tmp_path / (path.name + ".json")).read_text())
+    assert manifest["input"]["shape"] == [1, -1, -1, 3] and manifest["validation"]["passed"]
+    bench = manifest["validation"]["benchmarks"][0]
+    assert bench["input"] == "whole image" and bench["canvas_cost_db"] == 0.0

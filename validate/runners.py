@@ -1,9 +1,10 @@
 """One runner interface over every runtime pocketsr validates against.
 
 A runner maps ``(1, 3, H, W)`` float32 RGB in [0, 1] to ``(1, 3, H*s, W*s)`` float32 in
-[0, 1]. ``input_size`` is ``None`` for runtimes that take any size (PyTorch) and ``(h, w)``
-for fixed-size artifacts; :func:`run_image` adapts any image to either (see
-:mod:`validate.tiling`). New formats register a class in :data:`RUNNERS` by file suffix.
+[0, 1]. ``input_size`` is ``None`` for runtimes that take any size (PyTorch, dynamic-size
+TFLite artifacts) and ``(h, w)`` for fixed-size artifacts; :func:`run_image` adapts any image
+to either (see :mod:`validate.tiling`). New formats register a class in :data:`RUNNERS` by
+file suffix.
 """
 
 from __future__ import annotations
@@ -65,11 +66,16 @@ class TFLiteRunner(Runner):
     The artifact contract is NHWC RGB float32 [0, 1] in and out (see ``convert/CONTRACT.md``);
     this runner transposes from/to NCHW. uint8/int8 I/O is (de)quantized with the tensor's
     recorded scale and zero point.
+
+    Dynamic-size artifacts (input shape signature ``[1, -1, -1, 3]``, see
+    :mod:`convert.dynamic`) get ``input_size = None``; each call with a new ``H x W`` resizes
+    the input tensor and re-allocates. Their ``scale`` is the ``scale`` argument, or else read
+    from the output shape of a probe resize; every output's shape is checked against it.
     """
 
     name = "litert"
 
-    def __init__(self, path: Path, threads: int = 2):
+    def __init__(self, path: Path, threads: int = 2, scale: Optional[int] = None):
         self.path = Path(path)
         with quiet_native(f"LiteRT loading {self.path}", ArtifactError):
             Interpreter = _litert_interpreter()
@@ -79,11 +85,39 @@ class TFLiteRunner(Runner):
         if len(inputs) != 1 or len(outputs) != 1:
             raise ArtifactError(f"{self.path}: expected one input and one output tensor")
         self.inp, self.out = inputs[0], outputs[0]
+        signature = self.inp.get("shape_signature", self.inp["shape"])
+        if len(signature) == 4 and (signature[1] == -1 or signature[2] == -1):
+            if int(signature[0]) != 1 or int(signature[3]) != 3:
+                raise ArtifactError(f"{self.path}: input shape {list(signature)} is not (1, H, W, 3)")
+            self.input_size = None
+            self._hw: Optional[Tuple[int, int]] = None
+            self.scale = int(scale) if scale else self._probe_scale()
+            return
         n, h, w, c = (int(v) for v in self.inp["shape"])
         if n != 1 or c != 3:
             raise ArtifactError(f"{self.path}: input shape {self.inp['shape']} is not (1, H, W, 3)")
         self.input_size = (h, w)
         self.scale = int(self.out["shape"][1]) // h
+
+    _PROBE = (17, 23)  # odd, unequal sides: a frozen or transposed output shape shows up
+
+    def _resize(self, h: int, w: int) -> None:
+        """Dynamic artifacts: set the input to ``(1, h, w, 3)`` (no-op if it already is)."""
+        if self._hw == (h, w):
+            return
+        with quiet_native(f"LiteRT resizing {self.path.name} to {h}x{w}", ArtifactError):
+            self.interp.resize_tensor_input(self.inp["index"], [1, h, w, 3], strict=True)
+            self.interp.allocate_tensors()
+        self._hw = (h, w)
+
+    def _probe_scale(self) -> int:
+        h, w = self._PROBE
+        self._resize(h, w)
+        out = [int(v) for v in self.interp.get_output_details()[0]["shape"]]
+        if len(out) != 4 or out[1] % h or out[1] // h < 1 or out[2] != w * (out[1] // h):
+            raise ArtifactError(f"{self.path.name}: a {h}x{w} input gives output shape {out}, "
+                                f"not an integer upscale")
+        return out[1] // h
 
     def _quant(self, x: np.ndarray, detail: dict) -> np.ndarray:
         scale, zero = detail["quantization"]
@@ -99,11 +133,19 @@ class TFLiteRunner(Runner):
         return ((y.astype(np.float32) - zero) * scale).astype(np.float32)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if tuple(x.shape[2:]) != self.input_size:
+        if self.input_size is None:
+            if x.ndim != 4 or x.shape[:2] != (1, 3):
+                raise InputError(f"{self.path.name} takes (1, 3, H, W), got {tuple(x.shape)}")
+            h, w = (int(v) for v in x.shape[2:])
+            self._resize(h, w)
+        elif tuple(x.shape[2:]) != self.input_size:
             raise InputError(f"{self.path.name} takes {self.input_size}, got {tuple(x.shape[2:])}")
         self.interp.set_tensor(self.inp["index"], self._quant(x.transpose(0, 2, 3, 1), self.inp))
         self.interp.invoke()
         y = self._dequant(self.interp.get_tensor(self.out["index"]), self.out)
+        if self.input_size is None and y.shape != (1, h * self.scale, w * self.scale, 3):
+            raise ArtifactError(f"{self.path.name}: a {h}x{w} input gave output {y.shape}, expected "
+                                f"{(1, h * self.scale, w * self.scale, 3)} (shape frozen at trace size?)")
         return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
 
 

@@ -33,9 +33,14 @@ from .runners import Runner, TorchRunner, open_artifact
 GATES: Dict[str, Tuple[float, float]] = {
     "fp32": (100.0, 0.001),
     "fp16": (60.0, 0.01),
+    # quantized precisions are gated on benchmark quality; the parity floor only catches breakage
+    "int8-weights": (40.0, 0.03),
+    "int8-dynamic": (40.0, 0.03),
+    "int8-full": (35.0, 0.10),
 }
 
 CROPS_PER_PHOTO = 2
+DYNAMIC_PARITY_SIZE = (180, 320)  # parity crop size for artifacts that take any size
 OVERLAP = 16
 
 
@@ -102,16 +107,17 @@ class Validator:
         """Run all checks on one artifact; returns the ``validation`` section of its manifest."""
         runner = open_artifact(artifact, threads=self.threads)
         ref = self.reference(manifest)
-        size = runner.input_size
+        size = runner.input_size  # None: dynamic-size artifact, benchmarks run on whole images
+        crop = size or DYNAMIC_PARITY_SIZE
         ref_key = (manifest["model"], manifest["weights"].get("sha256"), size)
 
         per_photo = []
-        for label, x in self.parity_inputs(size):
+        for label, x in self.parity_inputs(crop):
             want = self._cached(ref_key + ("photo", label), lambda: ref(x))
             per_photo.append({"image": label, **parity(runner(x), want)})
             if progress:
                 progress()
-        noise = np.random.default_rng(self.seed).random((1, 3, *size), dtype=np.float32)
+        noise = np.random.default_rng(self.seed).random((1, 3, *crop), dtype=np.float32)
         noise_probe = parity(runner(noise), self._cached(ref_key + ("noise",), lambda: ref(noise)))
 
         bench = []

@@ -1,0 +1,294 @@
+"""Quantization that keeps quality, shared by every target.
+
+Three pieces, all on the PyTorch deploy model (pixel range folded):
+
+1. **Emulation** (:func:`emulate`) of what the runtime computes: int8 weights per output
+   channel, symmetric, scale ``max|w| / 127`` (ai-edge-quantizer's MIN_MAX CHANNELWISE), and
+   for dynamic-range int8 the conv inputs quantized per tensor, asymmetric int8, from the
+   tensor's own min/max at run time (XNNPACK's dynamic-range kernels).
+2. **Mixed precision**: per-layer sensitivity is ranked in emulation on calibration crops
+   (:func:`layer_sensitivity`: quantize one conv, measure output PSNR vs float); the target
+   then keeps convs in float in that order until the *real* quantized artifact, run by its
+   runtime on calibration crops, reaches :data:`TARGET_DB` — never on the benchmark sets.
+3. **Distillation fine-tuning** (:func:`distill`, quantization-aware): the emulated model
+   (straight-through estimator) is trained to reproduce the float model's output on random
+   crops of the calibration images (L1), so no ground truth is needed.
+
+References: Jacob et al., "Quantization and Training of Neural Networks for Efficient
+Integer-Arithmetic-Only Inference", CVPR 2018 (fake quantization, STE); Nagel et al., "A White
+Paper on Neural Network Quantization", 2021 (per-channel weights, sensitivity analysis,
+mixed precision).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+WEIGHT_QMAX = 127.0
+
+
+def fake_quant_weight(w: Tensor) -> Tensor:
+    """Per-output-channel symmetric int8 quantize-dequantize of a conv weight ``(O, I, kh, kw)``."""
+    scale = w.detach().abs().amax(dim=(1, 2, 3), keepdim=True).clamp_min(1e-12) / WEIGHT_QMAX
+    return (w / scale).round().clamp(-WEIGHT_QMAX, WEIGHT_QMAX) * scale
+
+
+def fake_quant_dynamic(x: Tensor) -> Tensor:
+    """Per-tensor asymmetric int8 quantize-dequantize from the tensor's own range (incl. 0)."""
+    lo = x.detach().amin().clamp(max=0.0)
+    hi = x.detach().amax().clamp(min=0.0)
+    scale = ((hi - lo) / 255.0).clamp_min(1e-12)
+    zero = (-128.0 - lo / scale).round()
+    return ((x / scale + zero).round().clamp(-128, 127) - zero) * scale
+
+
+def _ste(x: Tensor, fn) -> Tensor:
+    """Straight-through estimator: forward ``fn(x)``, gradient of the identity."""
+    return x + (fn(x) - x).detach()
+
+
+class EmulatedConv(nn.Module):
+    """A conv whose weight (and, for dynamic int8, input) pass through fake quantization.
+
+    Keeps the wrapped conv as ``conv`` so its parameters stay trainable and exportable.
+    """
+
+    def __init__(self, conv: nn.Conv2d, dynamic: bool):
+        super().__init__()
+        self.conv = conv
+        self.dynamic = dynamic
+        self.enabled = True  # False: behave as the float conv (used by the sensitivity sweep)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.enabled:
+            return self.conv(x)
+        if self.dynamic:
+            x = _ste(x, fake_quant_dynamic)
+        c = self.conv
+        return F.conv2d(x, _ste(c.weight, fake_quant_weight), c.bias, c.stride, c.padding,
+                        c.dilation, c.groups)
+
+
+#: precision -> (weights quantized, conv inputs quantized dynamically)
+EMULATION = {"int8-weights": (True, False), "int8-dynamic": (True, True), "int8-full": (True, True)}
+
+
+def conv_names(model: nn.Module) -> List[str]:
+    """Dotted names of every ``nn.Conv2d`` in graph-definition order."""
+    return [n for n, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+
+
+def emulate(model: nn.Module, precision: str, keep_float: Iterable[str] = ()) -> nn.Module:
+    """Copy of ``model`` with every conv not in ``keep_float`` replaced by :class:`EmulatedConv`.
+
+    ``int8-full`` is emulated like ``int8-dynamic`` (calibrated static ranges are close to the
+    per-image ranges on real images); its artifact is still measured in the real runtime.
+    """
+    _, dynamic = EMULATION[precision]
+    keep = set(keep_float)
+    model = copy.deepcopy(model)
+    for parent_name, parent in list(model.named_modules()):
+        for child_name, child in list(parent.named_children()):
+            full = f"{parent_name}.{child_name}" if parent_name else child_name
+            if isinstance(child, nn.Conv2d) and full not in keep:
+                setattr(parent, child_name, EmulatedConv(child, dynamic))
+    return model
+
+
+def unwrap(model: nn.Module) -> nn.Module:
+    """Copy of an emulated model with plain convs again (trained float weights kept)."""
+    model = copy.deepcopy(model)
+    for parent in list(model.modules()):
+        for child_name, child in list(parent.named_children()):
+            if isinstance(child, EmulatedConv):
+                setattr(parent, child_name, child.conv)
+    return model
+
+
+def _psnr(a: Tensor, b: Tensor) -> float:
+    mse = F.mse_loss(a.double(), b.double()).item()
+    return float("inf") if mse == 0 else 10 * np.log10(1.0 / mse)
+
+
+def _emulated_layers(model: nn.Module) -> List[Tuple[str, EmulatedConv]]:
+    return [(n[: -len(".conv")] if n.endswith(".conv") else n, m) for n, m in model.named_modules()
+            if isinstance(m, EmulatedConv)]
+
+
+@torch.no_grad()
+def layer_sensitivity(model: nn.Module, precision: str, images: Tensor) -> List[Tuple[str, float]]:
+    """Output PSNR (dB, vs float) when only one conv is quantized, for every conv.
+
+    Args:
+        images: ``(N, 3, h, w)`` float32 [0, 1] calibration crops.
+
+    Returns:
+        ``[(conv name, PSNR dB)]`` sorted from most to least sensitive.
+    """
+    ref = model.eval()(images)
+    emulated = emulate(model, precision).eval()
+    layers = _emulated_layers(emulated)
+    for _, layer in layers:
+        layer.enabled = False
+    scores = []
+    for name, layer in layers:
+        layer.enabled = True
+        scores.append((name, _psnr(emulated(images), ref)))
+        layer.enabled = False
+    return sorted(scores, key=lambda s: s[1])
+
+
+def distill(model: nn.Module, precision: str, keep_float: Sequence[str], frames: Sequence[np.ndarray],
+            steps: int, crop: int = 64, batch: int = 8, lr: float = 5e-6, seed: int = 0,
+            progress=None) -> nn.Module:
+    """Quantization-aware fine-tuning by distillation from the float model.
+
+    Args:
+        model: float deploy model (public interface, pixel range folded); not modified.
+        frames: calibration crops ``(h, w, 3)`` uint8; random ``crop x crop`` patches are drawn
+            (keep ``crop`` above the receptive field, ~34 px for FMEN-S, or borders dominate).
+        steps: optimizer steps (Adam, L1 to the float model's output).
+
+    Returns:
+        A plain float model (same architecture) whose int8-quantized weights reproduce the
+        float teacher better than the teacher's own quantized weights.
+    """
+    from validate.data import crops as random_crops, to_tensor_array
+
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    teacher = model.eval()
+    student = emulate(model, precision, keep_float).train()
+    for p in student.parameters():
+        p.requires_grad_(True)
+    opt = torch.optim.Adam(student.parameters(), lr=lr)
+    for step in range(steps):
+        x = torch.from_numpy(np.concatenate([
+            to_tensor_array(random_crops(frames[int(rng.integers(len(frames)))], (crop, crop), 2, rng)[1])
+            for _ in range(batch)]))
+        with torch.no_grad():
+            y = teacher(x)
+        loss = F.l1_loss(student(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if progress:
+            progress(step, loss.item())
+    return unwrap(student).eval()
+
+
+def module_regex(module_path: str, model: Optional[nn.Module] = None) -> str:
+    """Regex matching the TFLite tensors litert-torch names after a torch module.
+
+    litert-torch names op outputs by the module path as ``<Class>_<attribute>`` segments, e.g.
+    ``body.upsampler.0`` -> ``…LKDNet_body/…Sequential_upsampler/…Conv2d_0;3``. An
+    ``nn.ModuleList`` adds no segment of its own (``body.ERBs.0`` -> ``…FMENet_body/…ERB_0/``),
+    so with ``model`` given, list containers are left out of the pattern.
+    """
+    parts = module_path.split(".")
+    segments = []
+    for i, part in enumerate(parts):
+        if model is None:
+            segments.append(f"[^/;]*_{re.escape(part)}")
+            continue
+        module = model.get_submodule(".".join(parts[: i + 1]))
+        if isinstance(module, nn.ModuleList):
+            continue
+        segments.append(f"[^/;]*[.]{re.escape(type(module).__name__)}_{re.escape(part)}")
+    return "/".join(segments) + ";"
+
+
+# -- the plan every target receives -------------------------------------------------------------
+
+#: precision -> target mean output PSNR (dB) of the real quantized artifact vs the float model on
+#: the calibration crops. From the gates: an added error at PSNR P on top of an SR error at
+#: ~32 dB costs about 10*log10(1 + 10**((32 - P) / 10)) dB, i.e. 0.03 dB at P ~ 53 dB and
+#: 0.10 dB at P ~ 48 dB; measured here the benchmark loss is larger than this estimate, so the
+#: targets keep a margin.
+TARGET_DB = {"int8-weights": 58.0, "int8-dynamic": 62.0, "int8-full": 50.0}
+
+
+class QuantOptions:
+    """User choices for reduced-precision conversion (CLI flags of ``pocketsr convert``).
+
+    Args:
+        calibration: folder of images/videos (None: default real images, see
+            :mod:`convert.calibration`).
+        count: number of calibration crops; seed: crop placement and fine-tuning seed.
+        finetune_steps: distillation steps (0 disables fine-tuning).
+        max_float_layers: upper bound on convs kept in float by mixed precision (0 disables).
+    """
+
+    def __init__(self, calibration=None, count: int = 32, seed: int = 0, finetune_steps: int = 0,
+                 max_float_layers: int = 12):
+        self.calibration = calibration
+        self.count = count
+        self.seed = seed
+        self.finetune_steps = finetune_steps
+        self.max_float_layers = max_float_layers
+
+
+class QuantPlan:
+    """What the shared quantization step prepared for one model and precision.
+
+    Attributes:
+        model: the model to convert (fine-tuned if distillation ran), float, eval.
+        ranking: conv module paths, most sensitive first (emulated, on calibration crops).
+        calibration: ``(h, w, 3)`` uint8 crops at the artifact input size.
+        check_inputs: ``(1, 3, h, w)`` float32 crops (a subset of the calibration set) on which
+            the target measures its real artifact; ``check_reference``: the original float
+            model's outputs on them.
+        target_db, max_float_layers: the mixed-precision stopping rule.
+        record: facts for the manifest.
+    """
+
+    def __init__(self, model, ranking, calibration, check_inputs, check_reference, target_db,
+                 max_float_layers, record):
+        self.model = model
+        self.ranking = list(ranking)
+        self.calibration = calibration
+        self.check_inputs = check_inputs
+        self.check_reference = check_reference
+        self.target_db = target_db
+        self.max_float_layers = max_float_layers
+        self.record = record
+
+
+CHECK_CROPS = 6
+
+
+def plan_quantization(model: nn.Module, precision: str, input_size: Tuple[int, int],
+                      options: Optional[QuantOptions] = None, progress=None) -> QuantPlan:
+    """Calibration set, sensitivity ranking and optional distillation for one precision.
+
+    Raises:
+        pocketsr.errors.InputError: bad calibration input (before any conversion work).
+    """
+    from validate.data import to_tensor_array
+
+    from .calibration import calibration_set
+
+    options = options or QuantOptions()
+    calib, source = calibration_set(options.calibration, input_size, options.count, options.seed)
+    small = torch.from_numpy(np.concatenate([to_tensor_array(c[:64, :96]) for c in calib[:6]]))
+    ranking = layer_sensitivity(model, precision, small) if options.max_float_layers > 0 else []
+    check = [to_tensor_array(c) for c in calib[:CHECK_CROPS]]
+    with torch.no_grad():
+        reference = [model.eval()(torch.from_numpy(x)).numpy() for x in check]
+    if options.finetune_steps > 0:
+        model = distill(model, precision, [], calib, options.finetune_steps, seed=options.seed,
+                        progress=progress)
+    record = {
+        "calibration": source,
+        "most_sensitive_emulated": [{"layer": n, "psnr_db": round(db, 2)} for n, db in ranking[:5]],
+        "finetune_steps": options.finetune_steps,
+    }
+    return QuantPlan(model, [n for n, _ in ranking], calib, check, reference, TARGET_DB[precision],
+                     options.max_float_layers, record)

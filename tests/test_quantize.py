@@ -1,0 +1,103 @@
+"""int8 quantization: emulation, mixed-precision plumbing, distillation and int8-full I/O."""
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import PHOTOS, SET5
+from convert.pipeline import build_artifact
+from convert.quantize import (QuantOptions, conv_names, distill, emulate, fake_quant_dynamic,
+                              fake_quant_weight, layer_sensitivity, module_regex)
+from mobile_models import create_model
+from validate.runners import open_artifact
+from validate.validator import Validator
+
+
+def test_fake_quant_weight_is_per_channel_int8():
+    w = torch.randn(6, 4, 3, 3) * torch.logspace(-6, 1, 6).view(-1, 1, 1, 1)
+    q = fake_quant_weight(w)
+    for o in range(6):
+        scale = w[o].abs().max() / 127
+        levels = torch.unique((q[o] / scale).round())
+        assert levels.numel() <= 255 and levels.abs().max() <= 127
+        assert torch.allclose(q[o].abs().max(), w[o].abs().max(), rtol=1e-6)  # max is exact
+        assert (q[o] - w[o]).abs().max() <= scale / 2 + 1e-12
+
+
+def test_fake_quant_dynamic_keeps_zero_exact():
+    x = torch.cat([torch.zeros(10), torch.rand(100) * 3 - 0.5])
+    q = fake_quant_dynamic(x)
+    assert torch.all(q[:10] == 0)
+    assert (q - x).abs().max() <= (x.max() - x.min()) / 255 / 2 + 1e-6
+
+
+def test_module_regex_finds_every_conv_in_the_artifact(tmp_path):
+    from ai_edge_litert.interpreter import Interpreter
+    model = create_model("fmen-s").fold_pixel_range()
+    path, _ = build_artifact("fmen-s", "tflite", "fp32", (24, 32), tmp_path)
+    names = [d["name"] for d in Interpreter(model_path=str(path)).get_tensor_details()]
+    for conv in conv_names(model):  # includes ModuleList members (ERBs.0 ...)
+        hits = [n for n in names if re.search(module_regex(conv, model), n)]
+        assert hits, conv
+        other = "body.HFABs.3.squeeze" if conv != "body.HFABs.3.squeeze" else "body.head"
+        assert not any(re.search(module_regex(other, model), n) for n in hits)
+
+
+def test_sensitivity_ranks_every_conv(photo_crops):
+    model = create_model("lkdn-s").fold_pixel_range()
+    x = torch.from_numpy(np.concatenate([c[:, :, :32, :48] for c in photo_crops[:2]]))
+    ranking = layer_sensitivity(model, "int8-weights", x)
+    assert [n for n, _ in sorted(ranking)] == sorted(conv_names(model))
+    assert ranking[0][1] <= ranking[-1][1]
+
+
+def test_distillation_reduces_quantization_error(photo_crops):
+    from validate.data import real_photos
+    teacher = create_model("fmen-s").fold_pixel_range()
+    frames = [img for _, img in real_photos(PHOTOS)]
+    x = torch.from_numpy(np.concatenate(photo_crops[:2]))
+    with torch.no_grad():
+        ref = teacher(x)
+        before = torch.nn.functional.mse_loss(emulate(teacher, "int8-dynamic")(x), ref).item()
+    student = distill(teacher, "int8-dynamic", [], frames, steps=30, crop=64, batch=4, lr=5e-6)
+    assert type(student.body) is type(teacher.body)
+    with torch.no_grad():
+        after = torch.nn.functional.mse_loss(emulate(student, "int8-dynamic")(x), ref).item()
+    assert after < before
+
+
+@pytest.fixture(scope="module")
+def int8_full(tmp_path_factory):
+    out = tmp_path_factory.mktemp("int8full")
+    return build_artifact("fmen-s", "tflite", "int8-full", (48, 64), out,
+                          quant_options=QuantOptions(count=8, max_float_layers=2))
+
+
+def test_int8_full_has_uint8_compatible_io(int8_full):
+    path, manifest = int8_full
+    for tensor in (manifest["input"], manifest["output"]):
+        assert tensor["dtype"] == "int8"
+        assert tensor["quantization"]["scale"] == pytest.approx(1 / 255, abs=1e-9)
+        assert tensor["quantization"]["zero_point"] == -128
+    runner = open_artifact(path)
+    assert runner.inp["dtype"] == np.int8 and runner.out["dtype"] == np.int8
+    # an app feeds camera bytes - 128 and reads display bytes + 128
+    rgb = np.asarray(__import__("PIL.Image").Image.open(PHOTOS / "coffee.png").convert("RGB"))[:48, :64]
+    runner.interp.set_tensor(runner.inp["index"], (rgb.astype(np.int16) - 128).astype(np.int8)[None])
+    runner.interp.invoke()
+    display = (runner.interp.get_tensor(runner.out["index"]).astype(np.int16) + 128).astype(np.uint8)[0]
+    via_float = runner((rgb.astype(np.float32) / 255).transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
+    assert np.abs(display.astype(np.float32) / 255 - via_float).max() < 1e-6
+    assert manifest["conversion"]["mixed_precision_search"]
+    assert manifest["gpu_delegate"]["compatible"] is True
+
+
+def test_int8_full_is_validated_with_its_gate(int8_full):
+    path, manifest = int8_full
+    report = Validator([SET5], PHOTOS).validate(path, manifest)
+    (bench,) = report["benchmarks"]
+    assert report["gate"]["max_abs_delta_psnr_db"] == 0.10
+    assert -2.0 < bench["conversion_delta_db"] < 0.0  # breakage guard; the gate decides pass
+    assert report["passed"] == (abs(bench["conversion_delta_db"]) <= 0.10 and report["parity"]["psnr_db"] >= 35)
