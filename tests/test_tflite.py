@@ -103,7 +103,7 @@ def test_damaged_artifact_is_rejected(artifacts, tmp_path):
 def test_interrupted_conversion_leaves_nothing(tmp_path, monkeypatch):
     from convert.tflite import TFLiteTarget
 
-    def boom(self, model, size, precision, out_path):
+    def boom(self, model, size, precision, out_path, plan=None, **kwargs):
         out_path.write_bytes(b"half an artifact")
         raise KeyboardInterrupt
 
