@@ -90,6 +90,7 @@ def emulate(model: nn.Module, precision: str, keep_float: Iterable[str] = ()) ->
 
     ``int8-full`` is emulated like ``int8-dynamic`` (calibrated static ranges are close to the
     per-image ranges on real images); its artifact is still measured in the real runtime.
+    ``int8-dynamic`` leaves depthwise convs float, as the TFLite target does.
     """
     _, dynamic = EMULATION[precision]
     keep = set(keep_float)
@@ -97,8 +98,11 @@ def emulate(model: nn.Module, precision: str, keep_float: Iterable[str] = ()) ->
     for parent_name, parent in list(model.named_modules()):
         for child_name, child in list(parent.named_children()):
             full = f"{parent_name}.{child_name}" if parent_name else child_name
-            if isinstance(child, nn.Conv2d) and full not in keep:
-                setattr(parent, child_name, EmulatedConv(child, dynamic))
+            if not isinstance(child, nn.Conv2d) or full in keep:
+                continue
+            if precision == "int8-dynamic" and child.groups > 1:
+                continue
+            setattr(parent, child_name, EmulatedConv(child, dynamic))
     return model
 
 

@@ -59,7 +59,9 @@ def _recipe(float_path: Path, precision: str, keep_float, model=None):
     if precision == "int8-weights":
         qt.add_weight_only_config(regex=".*", operation_name=every, num_bits=8)
     elif precision == "int8-dynamic":
-        qt.add_dynamic_config(regex=".*", operation_name=every, num_bits=8)
+        # CONV_2D only: XNNPACK has no dynamic-range depthwise kernel, and the fallback made
+        # LKDN-S's depthwise-heavy graph 1.75x slower than float (measured, see README).
+        qt.add_dynamic_config(regex=".*", operation_name=qtyping.TFLOperationName.CONV_2D, num_bits=8)
     else:
         qt.add_static_config(regex=".*", operation_name=every, activation_num_bits=8, weight_num_bits=8)
     for name in keep_float:  # later entries win: these convs stay float
@@ -198,7 +200,8 @@ class TFLiteTarget(Target):
         finally:
             float_path.unlink(missing_ok=True)
         recipe = {"int8-weights": "weight-only int8 (per-channel), float compute",
-                  "int8-dynamic": "dynamic-range int8: int8 per-channel weights, activations quantized at run time",
+                  "int8-dynamic": "dynamic-range int8 on CONV_2D (int8 per-channel weights, inputs "
+                                  "quantized at run time); depthwise convs float",
                   "int8-full": "static int8 weights (per-channel) and activations, min/max calibrated"}[precision]
         return {"quantization": f"ai-edge-quantizer {recipe}", "float_layers": keep,
                 "float_regexes": [module_regex(n, plan.model) for n in keep],

@@ -51,6 +51,8 @@ def test_sensitivity_ranks_every_conv(photo_crops):
     ranking = layer_sensitivity(model, "int8-weights", x)
     assert [n for n, _ in sorted(ranking)] == sorted(conv_names(model))
     assert ranking[0][1] <= ranking[-1][1]
+    dense = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d) and m.groups == 1]
+    assert sorted(n for n, _ in layer_sensitivity(model, "int8-dynamic", x)) == sorted(dense)
 
 
 def test_distillation_reduces_quantization_error(photo_crops):

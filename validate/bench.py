@@ -48,7 +48,9 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
         from mobile_models import create_model, get_spec
         from validate.runners import TorchRunner
         torch.set_num_threads(threads)
-        runner = TorchRunner(create_model(what, form), get_spec(what).scale, threads)
+        # latency does not depend on the weights: a form without official weights runs random ones
+        pretrained = form == "deploy" or get_spec(what).weights_for(form) is not None
+        runner = TorchRunner(create_model(what, form, pretrained=pretrained), get_spec(what).scale, threads)
         h, w = size
     x = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
     result = _time(runner, x, runs, warmup)
