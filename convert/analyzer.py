@@ -407,48 +407,23 @@ def gpu_friendly_gelu_(model: nn.Module) -> int:
     return count
 
 
-class ConvLayerNorm(nn.Module):
-    """Drop-in for ``nn.LayerNorm(C)`` applied to an ``(N, H, W, C)`` tensor, with the channel
-    mean and variance computed by a 1x1 convolution (weights ``1/C``, one output channel).
-
-    Same function as LayerNorm (exact in real arithmetic; float32 difference ~5e-6 on LKDN-S),
-    but the TFLite graph has CONV_2D/SUB/MUL/RSQRT/ADD on 4-D NHWC tensors instead of RESHAPE
-    to ``(1, H*W, C)`` + MEAN over channels, which the GPU delegate's OpenGL ES backend cannot
-    run (its MEAN only averages over height and width).
-    """
-
-    def __init__(self, norm: nn.LayerNorm):
-        super().__init__()
-        (c,) = norm.normalized_shape
-        self.eps = norm.eps
-        self.register_buffer("avg", torch.full((1, c, 1, 1), 1.0 / c))
-        weight = norm.weight if norm.weight is not None else torch.ones(c)
-        bias = norm.bias if norm.bias is not None else torch.zeros(c)
-        self.register_buffer("weight", weight.detach().clone().view(1, c, 1, 1))
-        self.register_buffer("bias", bias.detach().clone().view(1, c, 1, 1))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4:
-            return nn.functional.layer_norm(x, (x.shape[-1],), self.weight.flatten(),
-                                            self.bias.flatten(), self.eps)
-        x = x.permute(0, 3, 1, 2)  # cancels against the caller's NCHW -> NHWC permute
-        d = x - nn.functional.conv2d(x, self.avg)
-        var = nn.functional.conv2d(d * d, self.avg)
-        return (d * torch.rsqrt(var + self.eps) * self.weight + self.bias).permute(0, 2, 3, 1)
-
-
 def gpu_friendly_layernorm_(model: nn.Module) -> int:
-    """Replace every single-axis ``nn.LayerNorm`` of ``model`` in place by :class:`ConvLayerNorm`.
+    """Replace every single-axis ``nn.LayerNorm`` of ``model`` in place by
+    :class:`convert.dynamic.LayerNormAsConv` (channel statistics by 1x1 convs: the TFLite graph
+    then has no RESHAPE to ``(1, H*W, C)`` + MEAN over channels, which the GPU delegate's
+    OpenGL ES backend cannot run — its MEAN only averages over height and width).
 
     Meant for LKDN's ``pixel_norm`` (LayerNorm over channels of the NHWC-permuted features).
     Returns the number replaced. Measured on LKDN-S at 32x48: TFLite ops MEAN 10 -> 0,
     RESHAPE 28 -> 3, SQUARED_DIFFERENCE 5 -> 0, CONV_2D 54 -> 64 (2 x 42 MACs per LR pixel per
     block), no extra TRANSPOSE; artifact vs the unmodified torch model max-abs 4.4e-6.
     """
+    from .dynamic import LayerNormAsConv
+
     count = 0
     for parent in list(model.modules()):
         for child_name, child in list(parent.named_children()):
             if isinstance(child, nn.LayerNorm) and len(child.normalized_shape) == 1:
-                setattr(parent, child_name, ConvLayerNorm(child))
+                setattr(parent, child_name, LayerNormAsConv(child))
                 count += 1
     return count

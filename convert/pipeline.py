@@ -75,7 +75,8 @@ def weights_record(model: str, weights: Optional[Path]) -> Dict:
 
 def build_artifact(model: str, target_name: str, precision: str, input_size: Tuple[int, int],
                    out_dir: Path, weights: Optional[Path] = None, deploy=None,
-                   quant_options=None, dynamic: bool = False) -> Tuple[Path, Dict]:
+                   quant_options=None, dynamic: bool = False,
+                   gpu_friendly: bool = False) -> Tuple[Path, Dict]:
     """Convert one model to one artifact and write it with its manifest (no validation yet).
 
     ``deploy``: an already built deploy model to reuse (else built from the registry).
@@ -85,6 +86,12 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
     target = get_target(target_name)
     deploy = deploy if deploy is not None else create_model(model, "deploy", weights=weights)
     folded = deploy.fold_pixel_range().eval()
+    rewrites = []
+    if gpu_friendly:
+        from .analyzer import gpu_friendly_layernorm_
+        if gpu_friendly_layernorm_(folded):
+            rewrites.append("LayerNorm -> channel statistics by 1x1 convs (no MEAN over channels; "
+                            "same function up to float rounding)")
     plan = None
     if precision.startswith("int8"):
         from .quantize import plan_quantization
@@ -114,7 +121,7 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
                 "params": sum(p.numel() for p in deploy.parameters()),
                 "tools": tool_versions(list(target.packages)),
                 "created": utc_now(),
-                "conversion": {"seconds": round(seconds, 2), **result.details},
+                "conversion": {"seconds": round(seconds, 2), "rewrites": rewrites, **result.details},
                 **target.inspect(tmp),
                 "contract": "convert/CONTRACT.md",
                 "validation": None,
@@ -132,7 +139,7 @@ def record_validation(path: Path, manifest: Dict, validation: Dict) -> Dict:
 
 def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, validator,
              weights: Optional[Path] = None, on_step: Optional[Callable[[str], None]] = None,
-             quant_options=None, dynamic: bool = False) -> List[Dict]:
+             quant_options=None, dynamic: bool = False, gpu_friendly: bool = False) -> List[Dict]:
     """Convert and validate every job; returns the manifests (with validation) in job order."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -145,7 +152,8 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
             deploy_models[job.model] = create_model(job.model, "deploy", weights=weights)
         path, manifest = build_artifact(job.model, job.target, job.precision, input_size, out_dir,
                                         weights, deploy=deploy_models[job.model],
-                                        quant_options=quant_options, dynamic=dynamic)
+                                        quant_options=quant_options, dynamic=dynamic,
+                                        gpu_friendly=gpu_friendly)
         if validator is not None:
             if on_step:
                 on_step(f"validate {path.name}")

@@ -172,6 +172,7 @@ def convert(
     finetune_steps: int = typer.Option(0, "--finetune-steps", min=0, help="Quantization-aware distillation steps for int8 precisions (0: off)."),
     max_float_layers: int = typer.Option(12, "--max-float-layers", min=0, help="Most convs mixed precision may keep in float (0: quantize all)."),
     dynamic_size: bool = typer.Option(False, "--dynamic-size", help="TFLite artifacts that accept any HxW (PixelShuffle as one-hot transposed conv)."),
+    gpu_friendly: bool = typer.Option(False, "--gpu-friendly", help="Exact rewrite of ops GPU delegates may reject (LayerNorm's MEAN over channels)."),
 ) -> None:
     """The main job: official weights -> deploy form -> artifacts, each validated, then a summary."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -215,7 +216,7 @@ def convert(
             progress.update(task, description=label)
 
         manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=step,
-                             quant_options=quant, dynamic=dynamic_size)
+                             quant_options=quant, dynamic=dynamic_size, gpu_friendly=gpu_friendly)
     out.print(_summary_table(manifests))
     if not datasets and validator:
         out.print("note: no benchmark data found — parity checked on real photos only (use --data).")

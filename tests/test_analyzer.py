@@ -149,3 +149,15 @@ def test_conv_layernorm_rewrite_matches_layernorm():
         out = holder.pixel_norm(x)
     assert out.shape == ref.shape
     assert (out - ref).abs().max().item() < 1e-5
+
+
+def test_gpu_friendly_conversion_drops_mean_and_keeps_parity(tmp_path, capfd):
+    from conftest import PHOTOS, SET5, run_cli
+    import json
+    code, _, err = run_cli(capfd, "convert", "-m", "lkdn-s", "-p", "fp32", "--input-size", "48x64",
+                           "--gpu-friendly", "-o", tmp_path, "--data", SET5, "--photos", PHOTOS)
+    assert code == 0, err
+    manifest = json.loads((tmp_path / "lkdn-s_x4_48x64_fp32.tflite.json").read_text())
+    assert manifest["conversion"]["rewrites"] and "MEAN" not in manifest["gpu_delegate"]["ops"]
+    assert not any(w["op"] == "MEAN" for w in manifest["gpu_delegate"]["warnings"])
+    assert manifest["validation"]["passed"]  # fp32 gate (>= 100 dB vs the unmodified model)
