@@ -48,7 +48,8 @@ def _tensor(name: str, shape, dtype: str = "float32") -> dict:
 
 
 def _recipe(float_path: Path, precision: str, keep_float, model=None):
-    """An ai-edge-quantizer ``Quantizer`` for ``precision`` with ``keep_float`` convs unquantized."""
+    """The ai-edge-quantizer ``Quantizer`` for a reduced ``precision`` of the fp32 artifact at
+    ``float_path``, with the ``keep_float`` convs (module paths of ``model``) unquantized."""
     from ai_edge_quantizer import qtyping, quantizer
     from ai_edge_quantizer.algorithm_manager import AlgorithmName
 
@@ -56,7 +57,10 @@ def _recipe(float_path: Path, precision: str, keep_float, model=None):
 
     every = qtyping.TFLOperationName.ALL_SUPPORTED
     qt = quantizer.Quantizer(str(float_path))
-    if precision == "int8-weights":
+    if precision == "fp16":
+        qt.add_weight_only_config(regex=".*", operation_name=every, num_bits=16,
+                                  algorithm_key=AlgorithmName.FLOAT_CASTING)
+    elif precision == "int8-weights":
         qt.add_weight_only_config(regex=".*", operation_name=every, num_bits=8)
     elif precision == "int8-dynamic":
         # CONV_2D only: XNNPACK has no dynamic-range depthwise kernel, and the fallback made
@@ -132,11 +136,8 @@ class TFLiteTarget(Target):
             nhwc = litert_torch.to_channel_last_io(model.eval(), args=[0], outputs=[0])
             edge = litert_torch.convert(_NamedIO(nhwc).eval(), sample_args=(), sample_kwargs={"lr": sample})
             edge.export(str(out_path))
-            details = {"converter": "litert_torch.convert", "signature": "serving_default"}
-            if precision == "fp16":
-                details.update(self._cast_fp16(out_path))
-            elif precision.startswith("int8"):
-                details.update(self._quantize_int8(out_path, precision, plan))
+            details = {"converter": "litert_torch.convert", "signature": "serving_default",
+                       **self._reduce_precision(out_path, precision, plan)}
         inp, out = _tensor("lr", (1, h, w, 3)), _tensor("sr", (1, h * scale, w * scale, 3))
         if precision == "int8-full":
             inp, out = _io_quantization(out_path, inp, out)
@@ -215,27 +216,22 @@ class TFLiteTarget(Target):
         with captured_output(f"litert-torch dynamic-size conversion ({precision})"):
             details = convert_dynamic(model.eval(), input_size, out_path)
             details["dynamic_check"] = check_dynamic(out_path, model)  # fp32 graph, before casting
-            if precision == "fp16":
-                details.update(self._cast_fp16(out_path))
-            elif precision in ("int8-weights", "int8-dynamic"):
-                details.update(self._quantize_int8(out_path, precision, plan))
-            elif precision == "int8-full":
-                raise InputError("int8-full needs a fixed input size (static activation ranges "
-                                 "are calibrated per tensor shape); drop --dynamic-size")
+            details.update(self._reduce_precision(out_path, precision, plan, dynamic=True))
         return ConversionResult(input=_tensor("lr", (1, -1, -1, 3)), output=_tensor("sr", (1, -1, -1, 3)),
                                 details=details)
 
-    @staticmethod
-    def _cast_fp16(path: Path) -> dict:
-        from ai_edge_quantizer import qtyping, quantizer
-        from ai_edge_quantizer.algorithm_manager import AlgorithmName
-
-        qt = quantizer.Quantizer(str(path))
-        qt.add_weight_only_config(regex=".*", operation_name=qtyping.TFLOperationName.ALL_SUPPORTED,
-                                  num_bits=16, algorithm_key=AlgorithmName.FLOAT_CASTING)
-        qt.quantize().export_model(str(path), overwrite=True)
-        return {"quantization": "ai-edge-quantizer weight-only FLOAT_CASTING to float16 "
-                                "(conv/depthwise weights); activations float32"}
+    def _reduce_precision(self, path: Path, precision: str, plan, dynamic: bool = False) -> dict:
+        """Turn the fp32 artifact at ``path`` into ``precision`` in place (fixed or dynamic graph)."""
+        if precision == "fp16":
+            _recipe(path, precision, []).quantize().export_model(str(path), overwrite=True)
+            return {"quantization": "ai-edge-quantizer weight-only FLOAT_CASTING to float16 "
+                                    "(conv/depthwise weights); activations float32"}
+        if precision == "int8-full" and dynamic:
+            raise InputError("int8-full needs a fixed input size (static activation ranges "
+                             "are calibrated per tensor shape); drop --dynamic-size")
+        if precision.startswith("int8"):
+            return self._quantize_int8(path, precision, plan)
+        return {}
 
 
 register_target(TFLiteTarget())

@@ -264,9 +264,9 @@ def _layer_reports(manifests, photos, count: int, as_json: bool, threads: int) -
     from validate.validator import DYNAMIC_PARITY_SIZE, Validator
 
     reports = []
+    validator = Validator((), photos, threads=threads)  # shares references and crops across artifacts
     for path, manifest in manifests:
         size = open_artifact(path, threads=threads).input_size or DYNAMIC_PARITY_SIZE
-        validator = Validator((), photos, threads=threads)
         images = [x for _, x in validator.parity_inputs(size)][:count]
         model = validator.reference(manifest).model.fold_pixel_range()
         with err.status(f"comparing every layer of {path.name} with PyTorch"):
