@@ -8,8 +8,9 @@ import torch
 
 from conftest import PHOTOS, SET5
 from convert.pipeline import build_artifact
-from convert.quantize import (QuantOptions, conv_names, distill, emulate, fake_quant_dynamic,
-                              fake_quant_weight, layer_sensitivity, module_regex)
+from convert.quantize import (QuantOptions, StaticInt8Emulation, block_scopes, conv_names, distill,
+                              emulate, fake_quant_dynamic, fake_quant_weight, layer_sensitivity,
+                              module_regex, scope_regex, static_int8_forward)
 from mobile_models import create_model
 from validate.runners import open_artifact
 from validate.validator import Validator
@@ -70,6 +71,46 @@ def test_distillation_reduces_quantization_error(photo_crops):
     assert after < before
 
 
+@pytest.mark.parametrize("name", ["fmen-s", "lkdn-s"])
+def test_block_scopes_partition_the_artifact(tmp_path, name):
+    """Mixed precision widens whole blocks: every block names some ops, and together they hold
+    every compute op of the network body (a tensor may carry two blocks' names when
+    litert-torch fuses ops across a block boundary)."""
+    from ai_edge_litert.interpreter import Interpreter
+    model = create_model(name).fold_pixel_range()
+    path, _ = build_artifact(name, "tflite", "fp32", (24, 32), tmp_path)
+    interp = Interpreter(model_path=str(path))
+    tensors = interp.get_tensor_details()
+    outputs = {tensors[o["outputs"][0]]["name"] for o in interp._get_ops_details()}  # noqa: SLF001
+    blocks = block_scopes(model)
+    assert blocks[-1] == "body" and len(blocks) == len(set(blocks)) > 5
+    owner = {}
+    for block in blocks:
+        hits = [n for n in outputs if re.search(scope_regex(block, model), n)]
+        assert hits, block
+        owner.update(dict.fromkeys(hits, block))
+    body = [n for n in outputs if re.search(module_regex("body", model, scope=True), n)]
+    assert set(body) <= set(owner) and len(body) > 20
+
+
+def test_static_int8_emulation_quantizes_every_activation(photo_crops):
+    model = create_model("fmen-s").fold_pixel_range().eval()
+    x = torch.from_numpy(photo_crops[0][..., :32, :48])
+    mode = StaticInt8Emulation()
+    with torch.no_grad():
+        static_int8_forward(model, mode, x)  # observing ranges
+        mode.observing = False
+        sites = len(mode.ranges)
+        q = static_int8_forward(model, mode, x)
+        ref = model(x)
+    convs = len(conv_names(model))
+    assert sites >= convs + 5  # every conv, activation, sigmoid gate and product
+    sigmoids = sum(isinstance(m, torch.nn.Sigmoid) for m in model.modules())
+    assert sum(r == [0.0, 1.0] for r in mode.ranges) >= sigmoids == 5  # LOGISTIC's fixed range
+    err = (q - ref).abs()
+    assert 0 < err.max() < 0.5 and 25 < 10 * np.log10(1 / err.pow(2).mean().item()) < 60
+
+
 @pytest.fixture(scope="module")
 def int8_full(tmp_path_factory):
     out = tmp_path_factory.mktemp("int8full")
@@ -92,8 +133,11 @@ def test_int8_full_has_uint8_compatible_io(int8_full):
     display = (runner.interp.get_tensor(runner.out["index"]).astype(np.int16) + 128).astype(np.uint8)[0]
     via_float = runner((rgb.astype(np.float32) / 255).transpose(2, 0, 1)[None])[0].transpose(1, 2, 0)
     assert np.abs(display.astype(np.float32) / 255 - via_float).max() < 1e-6
-    assert manifest["conversion"]["mixed_precision_search"]
-    assert manifest["gpu_delegate"]["compatible"] is True
+    conversion = manifest["conversion"]
+    assert conversion["mixed_precision_search"][0]["wide_blocks"] == 0  # plain W8A8 tried first
+    wide = conversion["activations_16bit_blocks"]
+    assert set(wide) <= set(block_scopes(create_model("fmen-s")))
+    assert manifest["gpu_delegate"]["compatible"] is (not wide)
 
 
 def test_int8_full_is_validated_with_its_gate(int8_full):
