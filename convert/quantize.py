@@ -43,11 +43,7 @@ def fake_quant_weight(w: Tensor) -> Tensor:
 
 def fake_quant_dynamic(x: Tensor) -> Tensor:
     """Per-tensor asymmetric int8 quantize-dequantize from the tensor's own range (incl. 0)."""
-    lo = x.detach().amin().clamp(max=0.0)
-    hi = x.detach().amax().clamp(min=0.0)
-    scale = ((hi - lo) / 255.0).clamp_min(1e-12)
-    zero = (-128.0 - lo / scale).round()
-    return ((x / scale + zero).round().clamp(-128, 127) - zero) * scale
+    return fake_quant_range(x, float(x.detach().amin()), float(x.detach().amax()))
 
 
 def fake_quant_range(x: Tensor, lo: float, hi: float) -> Tensor:
@@ -281,8 +277,7 @@ def module_regex(module_path: str, model: Optional[nn.Module] = None, scope: boo
     so with ``model`` given, list containers are left out of the pattern.
 
     ``scope=False`` matches the ops of the module itself (a conv); ``scope=True`` also every op
-    of its submodules (a whole block). ``module_path`` ``""`` with ``scope=False`` and a
-    model: nothing is matched (the root's own ops have no scope segment).
+    of its submodules (a whole block).
     """
     parts = module_path.split(".")
     segments = []
