@@ -59,7 +59,9 @@ def test_io_contract_nhwc_named(artifacts):
         assert runner.inp["name"].endswith("lr") and runner.out["name"].startswith("serving_default_sr")
         assert list(runner.inp["shape"]) == [1, 180, 320, 3] == m["input"]["shape"]
         assert list(runner.out["shape"]) == [1, 720, 1280, 3] == m["output"]["shape"]
-        assert runner.inp["dtype"] == np.float32 and m["input"]["layout"] == "NHWC"
+        io_dtype = np.int8 if m["precision"] == "int8-full" else np.float32  # CONTRACT.md
+        assert runner.inp["dtype"] == io_dtype == runner.out["dtype"] and m["input"]["layout"] == "NHWC"
+        assert m["input"]["dtype"] == m["output"]["dtype"] == np.dtype(io_dtype).name
         assert runner.interp.get_signature_list() == {"serving_default": {"inputs": ["lr"], "outputs": ["sr"]}}
         y = runner(np.zeros((1, 3, 180, 320), np.float32))
         assert y.min() >= 0.0 and y.max() <= 1.0  # clamped in-graph
