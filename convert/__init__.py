@@ -4,3 +4,4 @@ Importing the package registers every target (see :data:`convert.base.TARGETS`).
 """
 
 from . import tflite  # noqa: F401  (registers the TFLite target)
+from . import coreml  # noqa: F401  (registers the Core ML target)

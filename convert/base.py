@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 
@@ -34,10 +34,38 @@ class Target:
     precisions: Tuple[str, ...] = ()
     default_precisions: Tuple[str, ...] = ()
     packages: Tuple[str, ...] = ()  # distributions whose versions go into the manifest
+    directory: bool = False  # the artifact is a folder (e.g. .mlpackage), not a file
+    supports_dynamic_size: bool = False  # can write artifacts that accept any H x W
 
     def available(self) -> Tuple[bool, str]:
         """Whether this target's converter can run here, and why not."""
         return True, ""
+
+    def plan_precision(self, precision: str) -> Optional[str]:
+        """The precision of the shared :class:`convert.quantize.QuantPlan` that ``precision``
+        needs (calibration, sensitivity ranking, optional distillation), or ``None``. Default:
+        the int8 precisions plan for themselves."""
+        return precision if precision.startswith("int8") else None
+
+    def needs_plan(self, precision: str) -> bool:
+        return self.plan_precision(precision) is not None
+
+    def conversion_kwargs(self, model_name: str, weights: Dict, **options) -> Dict:
+        """Extra keyword arguments for :meth:`convert` (e.g. metadata a format embeds); the
+        pipeline passes the registry model name, the manifest's ``weights`` record and the
+        user's options for this target (e.g. ``io="tensor"`` for Core ML).
+
+        Raises:
+            InputError: an option this target does not know, or a bad value.
+        """
+        if options:
+            raise InputError(f"target {self.name} takes no options ({', '.join(options)})")
+        return {}
+
+    def variant(self, **options) -> str:
+        """File-name tag of a non-default option choice (``""`` for the defaults), so variants
+        never overwrite each other: ``lkdn-s_x4_180x320_fp16<variant>.mlpackage``."""
+        return ""
 
     def inspect(self, path: Path) -> Dict:
         """Static facts about a finished artifact for its manifest (e.g. delegate readiness)."""

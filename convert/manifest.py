@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from importlib import metadata
@@ -33,29 +34,84 @@ def utc_now() -> str:
 
 
 @contextmanager
-def atomic_path(final: Path) -> Iterator[Path]:
+def atomic_path(final: Path, directory: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``final``; on success rename it over ``final``.
+
+    ``directory=True`` (folder artifacts such as ``.mlpackage``): the temporary path is an empty
+    folder whose name ends with ``final``'s suffix (writers may replace it); its files are
+    synced before the rename. A folder cannot be renamed over a non-empty folder, so an existing
+    ``final`` is first moved aside and deleted after the new one is in place (a reader can see
+    neither for an instant, never a partial one).
 
     On any exception (including KeyboardInterrupt) the temporary file or folder is removed and
     ``final`` is untouched.
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
+    if directory:
+        tmp_path = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp" + final.suffix,
+                                         dir=final.parent))
+    else:
+        fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+    umask = os.umask(0)
+    os.umask(umask)
+    old = None
     try:
         yield tmp_path
         if tmp_path.is_file():
             with open(tmp_path, "rb+") as f:
                 os.fsync(f.fileno())
-            umask = os.umask(0)
-            os.umask(umask)
             os.chmod(tmp_path, 0o666 & ~umask)  # mkstemp makes 0600; artifacts are shared files
+        elif tmp_path.is_dir():
+            for path in [tmp_path, *sorted(tmp_path.rglob("*"))]:
+                if path.is_dir():
+                    os.chmod(path, 0o777 & ~umask)  # mkdtemp makes 0700
+                elif path.is_file():
+                    with open(path, "rb+") as f:
+                        os.fsync(f.fileno())
+                    os.chmod(path, 0o666 & ~umask)
+        if tmp_path.is_dir() and final.is_dir():
+            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
+            os.replace(final, old)
         os.replace(tmp_path, final)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        for leftover in (tmp_path, old):
+            if leftover is not None and leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            elif leftover is not None and leftover.exists():
+                leftover.unlink()
+
+
+def artifact_sha256(path: Path) -> str:
+    """Hex sha256 of an artifact: of the file's bytes, or for a folder artifact (``.mlpackage``)
+    of every file in it, in sorted relative-path order, each as ``path NUL size NUL bytes`` —
+    deterministic, and any renamed, added, removed or changed file changes it."""
+    import hashlib
+
+    from mobile_models.weights import sha256_file
+
+    path = Path(path)
+    if path.is_file():
+        return sha256_file(path)
+    if not path.is_dir():
+        raise ArtifactError(f"artifact not found: {path}")
+    h = hashlib.sha256()
+    for f in sorted((p for p in path.rglob("*") if p.is_file()), key=lambda p: p.relative_to(path).as_posix()):
+        h.update(f.relative_to(path).as_posix().encode() + b"\0" + str(f.stat().st_size).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def artifact_size(path: Path) -> int:
+    """Bytes of an artifact file, or of all files in a folder artifact."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+    return path.stat().st_size
 
 
 def write_json(path: Path, data: Dict) -> None:
@@ -77,7 +133,6 @@ def read_manifest(artifact: Path) -> Dict:
         ArtifactError: manifest missing, not JSON, of another schema, or whose sha256 does not
             match the artifact file (the artifact was replaced or damaged).
     """
-    from mobile_models.weights import sha256_file
     artifact = Path(artifact)
     path = manifest_path(artifact)
     if not path.is_file():
@@ -88,7 +143,7 @@ def read_manifest(artifact: Path) -> Dict:
         raise ArtifactError(f"unreadable manifest {path}: {exc}") from None
     if data.get("schema_version") != SCHEMA_VERSION:
         raise ArtifactError(f"{path}: schema_version {data.get('schema_version')!r}, expected {SCHEMA_VERSION}")
-    if artifact.is_file() and sha256_file(artifact) != data.get("sha256"):
+    if artifact.exists() and artifact_sha256(artifact) != data.get("sha256"):
         raise ArtifactError(f"{artifact} does not match its manifest's sha256 (file replaced or damaged)")
     return data
 

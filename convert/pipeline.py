@@ -15,9 +15,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from mobile_models import create_model, get_spec, sha256_file
 
-from .base import get_target
-from .manifest import (SCHEMA_VERSION, atomic_path, manifest_path, tool_versions, update_index,
-                       utc_now, write_json)
+import torch
+
+from .base import ConversionError, get_target
+from .manifest import (SCHEMA_VERSION, artifact_sha256, artifact_size, atomic_path, manifest_path,
+                       tool_versions, update_index, utc_now, write_json)
 from pocketsr.errors import InputError
 
 
@@ -28,38 +30,75 @@ class Job:
     precision: str
 
 
-def plan(models: Sequence[str], targets: Sequence[str], precisions: Optional[Sequence[str]],
+#: precisions that need a fixed input size (static activation ranges)
+FIXED_SIZE_ONLY = ("int8-full",)
+
+
+def _defaults(target, dynamic: bool) -> List[str]:
+    """A target's default precisions; with ``dynamic`` those that work at any size."""
+    return [p for p in target.default_precisions if not (dynamic and p in FIXED_SIZE_ONLY)]
+
+
+def plan(models: Sequence[str], targets: Optional[Sequence[str]], precisions: Optional[Sequence[str]],
          dynamic: bool = False) -> List[Job]:
     """Expand the CLI choices into jobs, rejecting impossible combinations before any work.
 
+    ``targets=None`` (no ``-t``): every available target that can do the job — with
+    ``dynamic`` only targets that write any-size artifacts, with ``precisions`` only targets
+    that offer at least one of them (each target gets the ones it offers). Named targets are
+    taken literally: each must be available and offer every requested precision.
+
     Raises:
-        InputError: unknown model/target, or a precision no chosen target offers.
+        InputError: unknown model/target, an unavailable named target, a precision no chosen
+            target offers, or ``dynamic`` with a fixed-size target or ``int8-full``.
     """
-    jobs = []
-    for t in targets:
-        target = get_target(t)
-        ok, why = target.available()
-        if not ok:
-            raise InputError(f"target {t} unavailable: {why}")
-        wanted = list(precisions) if precisions else list(target.default_precisions)
-        bad = [p for p in wanted if p not in target.precisions]
-        if bad:
-            raise InputError(f"target {t} has no precision {', '.join(bad)}; "
-                             f"choose from {', '.join(target.precisions)}")
-        if dynamic and "int8-full" in wanted:
-            raise InputError("int8-full needs a fixed input size (static activation ranges); "
-                             "drop --dynamic-size or choose another precision")
-        for m in models:
-            get_spec(m)
-            jobs.extend(Job(get_spec(m).name, t, p) for p in wanted)
-    return jobs
+    from .base import TARGETS
+
+    for m in models:
+        get_spec(m)
+    wanted: Dict[str, List[str]] = {}
+    if targets:
+        for t in targets:
+            target = get_target(t)
+            ok, why = target.available()
+            if not ok:
+                raise InputError(f"target {t} unavailable: {why}")
+            if dynamic and not target.supports_dynamic_size:
+                raise InputError(f"target {t} writes fixed-size artifacts only; drop --dynamic-size "
+                                 f"or choose another target")
+            chosen = list(precisions) if precisions else _defaults(target, dynamic)
+            bad = [p for p in chosen if p not in target.precisions]
+            if bad:
+                raise InputError(f"target {t} has no precision {', '.join(bad)}; "
+                                 f"choose from {', '.join(target.precisions)}")
+            wanted[target.name] = chosen
+    else:
+        usable = [t for t in TARGETS.values() if t.available()[0]
+                  and (t.supports_dynamic_size or not dynamic)]
+        if not usable:
+            raise InputError("no conversion target is available" + (" for --dynamic-size" if dynamic else ""))
+        for target in usable:
+            chosen = ([p for p in precisions if p in target.precisions] if precisions
+                      else _defaults(target, dynamic))
+            if chosen:
+                wanted[target.name] = chosen
+        offered = {p for chosen in wanted.values() for p in chosen}
+        missing = [p for p in precisions or () if p not in offered]
+        if missing:
+            lists = "; ".join(f"{t.name}: {', '.join(t.precisions)}" for t in usable)
+            raise InputError(f"no available target offers precision {', '.join(missing)} ({lists})")
+    if dynamic and any(p in FIXED_SIZE_ONLY for chosen in wanted.values() for p in chosen):
+        raise InputError("int8-full needs a fixed input size (static activation ranges); "
+                         "drop --dynamic-size or choose another precision")
+    return [Job(get_spec(m).name, t, p) for t, chosen in wanted.items() for m in models for p in chosen]
 
 
 def artifact_name(model: str, scale: int, size: Optional[Tuple[int, int]], precision: str,
-                  suffix: str) -> str:
-    """``lkdn-s_x4_180x320_fp32.tflite``; ``size=None`` (dynamic-size artifact) -> ``anysize``."""
+                  suffix: str, variant: str = "") -> str:
+    """``lkdn-s_x4_180x320_fp32.tflite``; ``size=None`` (dynamic-size artifact) -> ``anysize``;
+    ``variant`` (a target option's tag, e.g. ``_tensor``) goes after the precision."""
     label = "anysize" if size is None else f"{size[0]}x{size[1]}"
-    return f"{model}_x{scale}_{label}_{precision}{suffix}"
+    return f"{model}_x{scale}_{label}_{precision}{variant}{suffix}"
 
 
 def weights_record(model: str, weights: Optional[Path]) -> Dict:
@@ -73,19 +112,44 @@ def weights_record(model: str, weights: Optional[Path]) -> Dict:
             "reparameterized": e.form == "training"}
 
 
+def conversion_model(deploy) -> Tuple[object, List[Dict]]:
+    """The graph every target converts: the deploy model with its pixel range folded
+    (:meth:`~mobile_models.SRNet.fold_pixel_range`) and exactly rescaled for float16 headroom
+    (:meth:`~mobile_models.SRNet.fp16_headroom_rescale_`, so float16 programs — Core ML, TFLite on a
+    GPU delegate — do not overflow). Also the reference of per-layer reports, whose intermediate
+    values must be those of the converted graph. Returns ``(model, rescaling records)``.
+
+    Raises:
+        ConversionError: the rescaling changed the function.
+    """
+    from validate.data import probe_images
+
+    folded = deploy.fold_pixel_range().eval()
+    try:
+        headroom = folded.fp16_headroom_rescale_([torch.from_numpy(x) for x in probe_images()])
+    except RuntimeError as exc:
+        raise ConversionError(str(exc)) from None
+    return folded, headroom
+
+
 def build_artifact(model: str, target_name: str, precision: str, input_size: Tuple[int, int],
                    out_dir: Path, weights: Optional[Path] = None, deploy=None,
                    quant_options=None, dynamic: bool = False,
-                   gpu_friendly: bool = False) -> Tuple[Path, Dict]:
+                   gpu_friendly: bool = False, target_options: Optional[Dict[str, Dict]] = None
+                   ) -> Tuple[Path, Dict]:
     """Convert one model to one artifact and write it with its manifest (no validation yet).
 
     ``deploy``: an already built deploy model to reuse (else built from the registry).
+    ``target_options``: per target name, options for it (``{"coreml": {"io": "tensor"}}``).
     Returns ``(artifact path, manifest dict)``. Files appear only when complete.
     """
     spec = get_spec(model)
     target = get_target(target_name)
+    options = dict((target_options or {}).get(target.name, {}))
+    weights_rec = weights_record(spec.name, weights)
+    extra = target.conversion_kwargs(spec.name, weights_rec, **options)  # bad options fail first
     deploy = deploy if deploy is not None else create_model(model, "deploy", weights=weights)
-    folded = deploy.fold_pixel_range().eval()
+    folded, headroom = conversion_model(deploy)
     rewrites = []
     if gpu_friendly:
         from .analyzer import gpu_friendly_layernorm_
@@ -93,35 +157,37 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
             rewrites.append("LayerNorm -> channel statistics by 1x1 convs (no MEAN over channels; "
                             "same function up to float rounding)")
     plan = None
-    if precision.startswith("int8"):
+    if target.needs_plan(precision):
         from .quantize import plan_quantization
-        plan = plan_quantization(folded, precision, input_size, quant_options)
+        plan = plan_quantization(folded, target.plan_precision(precision), input_size, quant_options)
         folded = plan.model
     out_dir = Path(out_dir)
     path = out_dir / artifact_name(spec.name, spec.scale, None if dynamic else input_size, precision,
-                                   target.suffix)
+                                   target.suffix, target.variant(**options))
     t0 = time.perf_counter()
     # Both files are written to temporary names and renamed one right after the other (artifact
     # first): an interruption before that leaves the folder exactly as it was.
     with atomic_path(manifest_path(path)) as manifest_tmp:
-        with atomic_path(path) as tmp:
-            extra = {"dynamic": True} if dynamic else {}
+        with atomic_path(path, directory=target.directory) as tmp:
+            if dynamic:
+                extra["dynamic"] = True
             result = target.convert(folded, input_size, precision, tmp, plan=plan, **extra)
             seconds = time.perf_counter() - t0
             manifest = {
                 "schema_version": SCHEMA_VERSION,
                 "model": spec.name, "title": spec.title, "paper": spec.paper,
                 "scale": spec.scale, "format": target.name, "target": target.name, "precision": precision,
-                "file": path.name, "sha256": sha256_file(tmp), "size_bytes": tmp.stat().st_size,
+                "file": path.name, "sha256": artifact_sha256(tmp), "size_bytes": artifact_size(tmp),
                 "input": result.input, "output": result.output,
                 "pixel_range": {"native": spec.pixel_range, "folded_into_weights": spec.pixel_range != 1.0,
                                 "method": ("internal range rescaling" if hasattr(deploy.body, "rescale_range_")
                                            else "first/last conv") if spec.pixel_range != 1.0 else None},
-                "weights": weights_record(spec.name, weights),
+                "weights": weights_rec,
                 "params": sum(p.numel() for p in deploy.parameters()),
                 "tools": tool_versions(list(target.packages)),
                 "created": utc_now(),
-                "conversion": {"seconds": round(seconds, 2), "rewrites": rewrites, **result.details},
+                "conversion": {"seconds": round(seconds, 2), "rewrites": rewrites,
+                               "fp16_headroom_rescaling": headroom, **result.details},
                 **target.inspect(tmp),
                 "contract": "convert/CONTRACT.md",
                 "validation": None,
@@ -139,7 +205,8 @@ def record_validation(path: Path, manifest: Dict, validation: Dict) -> Dict:
 
 def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, validator,
              weights: Optional[Path] = None, on_step: Optional[Callable[[str], None]] = None,
-             quant_options=None, dynamic: bool = False, gpu_friendly: bool = False) -> List[Dict]:
+             quant_options=None, dynamic: bool = False, gpu_friendly: bool = False,
+             target_options: Optional[Dict[str, Dict]] = None) -> List[Dict]:
     """Convert and validate every job; returns the manifests (with validation) in job order."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -153,7 +220,7 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
         path, manifest = build_artifact(job.model, job.target, job.precision, input_size, out_dir,
                                         weights, deploy=deploy_models[job.model],
                                         quant_options=quant_options, dynamic=dynamic,
-                                        gpu_friendly=gpu_friendly)
+                                        gpu_friendly=gpu_friendly, target_options=target_options)
         if validator is not None:
             if on_step:
                 on_step(f"validate {path.name}")

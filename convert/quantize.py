@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import copy
 import re
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -370,6 +370,29 @@ class QuantPlan:
         self.max_float_layers = max_float_layers
         self.record = record
         self.blocks = block_scopes(model) if hasattr(model, "body") else []
+
+    def keep_float_search(self, attempt: Callable[[List[str]], float],
+                          psnr: Optional[float] = None) -> List[str]:
+        """The mixed-precision rule every target applies: keep convs float, one by one in this
+        plan's sensitivity order, until the *real* artifact reaches :attr:`target_db` or
+        :attr:`max_float_layers` convs are float.
+
+        Args:
+            attempt: ``attempt(keep)`` writes the artifact with the ``keep`` convs (module
+                paths) float and returns its mean PSNR (dB) vs the float model on
+                :attr:`check_inputs` (the target records its own history).
+            psnr: the PSNR of the artifact already written with no float convs, if measured.
+
+        Returns:
+            The convs kept float (the artifact of the last ``attempt`` call is the result).
+        """
+        keep: List[str] = []
+        if psnr is None:
+            psnr = attempt(keep)
+        while psnr < self.target_db and len(keep) < min(self.max_float_layers, len(self.ranking)):
+            keep.append(self.ranking[len(keep)])
+            psnr = attempt(list(keep))
+        return keep
 
 
 CHECK_CROPS = 6

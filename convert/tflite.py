@@ -130,6 +130,7 @@ class TFLiteTarget(Target):
     precisions = ("fp32", "fp16", "int8-weights", "int8-dynamic", "int8-full")
     default_precisions = ("fp32", "fp16", "int8-weights", "int8-dynamic", "int8-full")
     packages = ("litert-torch", "ai-edge-litert", "ai-edge-quantizer")
+    supports_dynamic_size = True
 
     def available(self) -> Tuple[bool, str]:
         import importlib.util  # find, do not import: importing litert_torch loads TensorFlow
@@ -227,15 +228,11 @@ class TFLiteTarget(Target):
                 data = [{"lr": (f.astype(np.float32) / 255.0)[None]} for f in frames]
                 calibration = _calibrate_min_max(_recipe(float_path, precision, []), data)
             wide: list = []
-            keep: list = []
-            psnr = attempt(wide, keep)
+            psnr = attempt(wide, [])
             if precision == "int8-full" and psnr < plan.target_db:
                 wide = list(plan.blocks)
-                psnr = attempt(wide, keep)
-            while (psnr < plan.target_db and len(keep) < plan.max_float_layers
-                   and len(keep) < len(plan.ranking)):
-                keep.append(plan.ranking[len(keep)])
-                psnr = attempt(wide, keep)
+                psnr = attempt(wide, [])
+            keep = plan.keep_float_search(lambda keep: attempt(wide, keep), psnr)
         finally:
             float_path.unlink(missing_ok=True)
         recipe = {"int8-weights": "weight-only int8 (per-channel), float compute",

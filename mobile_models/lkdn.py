@@ -18,7 +18,8 @@ Forms:
 
 from __future__ import annotations
 
-from typing import Dict
+import math
+from typing import Callable, Dict, List
 
 import torch
 import torch.nn.functional as F
@@ -129,6 +130,28 @@ class LKDB(nn.Module):
         out = self.pixel_norm(out.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
         return out + x
 
+    @torch.no_grad()
+    def rescale_(self, s: float, t: float) -> None:
+        """Scale the attention product ``x * attn`` by ``s`` and the LayerNorm input (``c6``'s
+        output) by ``t``, leaving the block's function unchanged (exact for powers of two):
+
+        * ``attn`` is affine in the attention branch and has no non-linearity, so the pointwise
+          conv's weight and bias and both depthwise biases times ``s`` give ``s * attn``;
+        * ``c6`` weight times ``t / s`` and bias times ``t`` give ``t`` times its output;
+        * LayerNorm over channels is scale-invariant given ``eps * t**2``:
+          ``LN(t*y; eps*t^2) == LN(y; eps)``.
+
+        Works on this block's ``pixel_norm`` and on any rewrite of it with an ``eps`` attribute.
+        """
+        a = self.atten
+        a.pointwise.weight.mul_(s)
+        a.pointwise.bias.mul_(s)
+        a.depthwise.bias.mul_(s)
+        a.depthwise_dilated.bias.mul_(s)
+        self.c6.weight.mul_(t / s)
+        self.c6.bias.mul_(t)
+        self.pixel_norm.eps = self.pixel_norm.eps * t * t
+
 
 class UpsamplerRep(RepBlock):
     """Training-form upsampler head (upstream ``Upsampler_rep``).
@@ -196,6 +219,55 @@ class LKDNet(nn.Module):
 
     def deploy_twin(self) -> "LKDNet":
         return LKDNet(**self.config, rep=False)
+
+    #: largest |value| allowed after :meth:`fp16_headroom_rescale_` on the probe images; far
+    #: below float16's 65504 so that a float16 sum of squares over the 42 channels stays finite
+    HEADROOM_TARGETS = {"attention_product": 256.0, "layernorm_input": 16.0}
+
+    @torch.no_grad()
+    def fp16_headroom_rescale_(self, run: Callable[[], object]) -> List[Dict]:
+        """Rescale every block in place, exactly, so float16 activations keep their headroom.
+
+        On real photographs the 1x1 conv ``c6`` feeding each LayerNorm reaches ~1.1e5 and the
+        attention product ~2e4 (noise drives the product to ~1.2e5): float16 overflows at 65504,
+        which is what GPU delegates and the Neural Engine compute in. Each block gets the
+        powers of two ``s`` and ``t`` (:meth:`LKDB.rescale_`) that bring its peaks on the probe
+        inputs to :data:`HEADROOM_TARGETS`.
+
+        Args:
+            run: runs the probe inputs through the model that contains this body (so the body
+                sees its native range); called once, with forward hooks recording the peaks.
+
+        Returns:
+            One record per block: ``block``, ``attention_scale`` ``s``,
+            ``layernorm_input_scale`` ``t`` and the probe peaks before rescaling.
+        """
+        blocks = [(f"B{i}", getattr(self, f"B{i}")) for i in range(1, self.num_block + 1)]
+        peaks = {name: {"attention_product": 0.0, "layernorm_input": 0.0} for name, _ in blocks}
+        hooks = []
+        for name, block in blocks:
+            for key, module in (("attention_product", block.atten), ("layernorm_input", block.c6)):
+                def hook(_m, _i, output, name=name, key=key):
+                    peaks[name][key] = max(peaks[name][key], float(output.abs().max()))
+                hooks.append(module.register_forward_hook(hook))
+        try:
+            run()
+        finally:
+            for h in hooks:
+                h.remove()
+
+        def pow2(value: float, target: float) -> float:  # 2**-k (k >= 0) with value * 2**-k <= target
+            return 1.0 if value <= target else 2.0 ** -math.ceil(math.log2(value / target))
+
+        records = []
+        for name, block in blocks:
+            s = pow2(peaks[name]["attention_product"], self.HEADROOM_TARGETS["attention_product"])
+            t = pow2(peaks[name]["layernorm_input"], self.HEADROOM_TARGETS["layernorm_input"])
+            block.rescale_(s, t)
+            records.append({"block": name, "attention_scale": s, "layernorm_input_scale": t,
+                            "probe_max_attention_product": round(peaks[name]["attention_product"], 1),
+                            "probe_max_layernorm_input": round(peaks[name]["layernorm_input"], 1)})
+        return records
 
     def forward(self, x: Tensor) -> Tensor:
         fea = self.fea_conv(torch.cat([x] * self.num_in, dim=1))

@@ -11,7 +11,9 @@ have no extra multiply/divide.
 from __future__ import annotations
 
 import copy
+from typing import Dict, List, Sequence
 
+import torch
 from torch import Tensor, nn
 
 
@@ -48,6 +50,33 @@ class SRNet(nn.Module):
         """Same wrapper around the body's deploy-form architecture (used by reparameterize)."""
         return SRNet(self.body.deploy_twin(), self.scale, self.pixel_range, self.first_conv,
                      self.last_conv)
+
+    @torch.no_grad()
+    def fp16_headroom_rescale_(self, probes: Sequence[Tensor], tolerance: float = 1e-5) -> List[Dict]:
+        """Exactly rescale the body's activations in place so float16 programs do not overflow
+        (for bodies that implement ``fp16_headroom_rescale_``, e.g. LKDN-S; a no-op returning
+        ``[]`` otherwise — FMEN-S's range is handled by its ``rescale_range_``).
+
+        Args:
+            probes: ``(1, 3, h, w)`` float32 inputs in [0, 1] that set the per-block factors
+                (e.g. :func:`validate.data.probe_images`).
+            tolerance: largest max-abs change of the output allowed on the probes.
+
+        Returns:
+            The body's per-block records (for the manifest).
+
+        Raises:
+            RuntimeError: the rescaled model does not compute the same function.
+        """
+        if not hasattr(self.body, "fp16_headroom_rescale_"):
+            return []
+        self.eval()
+        before = [self(x) for x in probes]
+        records = self.body.fp16_headroom_rescale_(lambda: [self(x) for x in probes])
+        err = max(float((a - self(x)).abs().max()) for a, x in zip(before, probes))
+        if err > tolerance:
+            raise RuntimeError(f"float16 headroom rescaling changed the function (max-abs {err:.2e})")
+        return records
 
     def fold_pixel_range(self, internal: bool = True) -> "SRNet":
         """Return a copy whose body works on [0, 1] directly (same function up to rounding).

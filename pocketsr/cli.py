@@ -126,10 +126,19 @@ def _gpu(manifest: dict) -> str:
     return "yes" + (f" ({len(g['warnings'])} warnings)" if g["warnings"] else "")
 
 
+def _fp16_peak(validation: dict) -> str:
+    """Largest |activation| of a float16 program on the real images (Core ML), vs 65504."""
+    h = validation.get("fp16_headroom") or {}
+    if not h.get("checked") or h.get("max_abs") is None:
+        return "—"
+    text = f"{h['max_abs']:.3g} ({100 * h['ratio_to_fp16_max']:.2g}%)"
+    return text if h.get("passed") else f"[red]{text} over[/]"
+
+
 def _summary_table(manifests: List[dict]) -> Table:
     table = Table(title="pocketsr artifacts")
     for col in ("model", "target", "precision", "size", "parity dB (min)", "max-abs", "ΔPSNR Set5",
-                "ΔPSNR Set14", "canvas cost Set5", "GPU delegate", "result"):
+                "ΔPSNR Set14", "canvas cost Set5", "GPU delegate", "fp16 peak", "result"):
         table.add_column(col)
     for m in manifests:
         v = m.get("validation") or {}
@@ -142,7 +151,8 @@ def _summary_table(manifests: List[dict]) -> Table:
         table.add_row(m["model"], m["target"], m["precision"], _size(m["size_bytes"]),
                       _fmt_db(v.get("parity", {}).get("psnr_db")),
                       f"{v['parity']['max_abs']:.1e}" if v else "—",
-                      delta("Set5"), delta("Set14"), delta("Set5", "canvas_cost_db"), _gpu(m), verdict)
+                      delta("Set5"), delta("Set14"), delta("Set5", "canvas_cost_db"), _gpu(m),
+                      _fp16_peak(v), verdict)
     return table
 
 
@@ -173,11 +183,12 @@ def convert(
     max_float_layers: int = typer.Option(12, "--max-float-layers", min=0, help="Most convs mixed precision may keep in float (0: quantize all)."),
     dynamic_size: bool = typer.Option(False, "--dynamic-size", help="TFLite artifacts that accept any HxW (PixelShuffle as one-hot transposed conv)."),
     gpu_friendly: bool = typer.Option(False, "--gpu-friendly", help="Exact rewrite of ops GPU delegates may reject (LayerNorm's MEAN over channels)."),
+    coreml_io: str = typer.Option("image", "--coreml-io", help="Core ML I/O: image (CVPixelBuffer in and out) or tensor (float32 NCHW [0, 1]; file tagged _tensor)."),
 ) -> None:
     """The main job: official weights -> deploy form -> artifacts, each validated, then a summary."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from convert.base import TARGETS, parse_size
+    from convert.base import get_target, parse_size
     from convert.pipeline import plan, run_jobs
     from mobile_models import list_models
     from validate.validator import Validator
@@ -190,10 +201,12 @@ def convert(
         raise InputError(f"weights file not found: {weights}")
     from convert.quantize import QuantOptions
 
-    jobs = plan(models_, target or [t for t in TARGETS if TARGETS[t].available()[0]], precision,
-                dynamic=dynamic_size)
+    jobs = plan(models_, target or None, precision, dynamic=dynamic_size)
+    target_options = {"coreml": {"io": coreml_io}} if coreml_io != "image" else {}
+    for name, opts in target_options.items():
+        get_target(name).conversion_kwargs(models_[0], {}, **opts)  # a bad value fails before any work
     quant = QuantOptions(calibration, calibration_count, seed, finetune_steps, max_float_layers)
-    if any(j.precision.startswith("int8") for j in jobs):
+    if any(get_target(j.target).needs_plan(j.precision) for j in jobs):
         from convert.calibration import collect_frames
         if calibration_count < 1:
             raise InputError("--calibration-count must be at least 1")
@@ -216,7 +229,8 @@ def convert(
             progress.update(task, description=label)
 
         manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=step,
-                             quant_options=quant, dynamic=dynamic_size, gpu_friendly=gpu_friendly)
+                             quant_options=quant, dynamic=dynamic_size, gpu_friendly=gpu_friendly,
+                             target_options=target_options)
     out.print(_summary_table(manifests))
     if not datasets and validator:
         out.print("note: no benchmark data found — parity checked on real photos only (use --data).")
@@ -259,6 +273,7 @@ def validate(
 
 def _layer_reports(manifests, photos, count: int, as_json: bool, threads: int) -> None:
     """``pocketsr validate --layers``: per-layer divergence of each artifact vs PyTorch."""
+    from convert.pipeline import conversion_model
     from validate.layers import layer_report, layer_table
     from validate.runners import open_artifact
     from validate.validator import DYNAMIC_PARITY_SIZE, Validator
@@ -268,7 +283,7 @@ def _layer_reports(manifests, photos, count: int, as_json: bool, threads: int) -
     for path, manifest in manifests:
         size = open_artifact(path, threads=threads).input_size or DYNAMIC_PARITY_SIZE
         images = [x for _, x in validator.parity_inputs(size)][:count]
-        model = validator.reference(manifest).model.fold_pixel_range()
+        model, _ = conversion_model(validator.reference(manifest).model)
         with err.status(f"comparing every layer of {path.name} with PyTorch"):
             report = layer_report(path, model, images, threads=threads)
         reports.append({"file": manifest["file"], **report})

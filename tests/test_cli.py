@@ -87,7 +87,10 @@ def test_upscale_converts_modes_with_a_note(tmp_path, capfd, mode):
 @pytest.mark.parametrize("args,fragment", [
     (["convert", "--input-size", "12"], "bad --input-size"),
     (["convert", "--input-size", "4x4000000"], "bad --input-size"),
-    (["convert", "-p", "int4"], "no precision int4"),
+    (["convert", "-p", "int4"], "no available target offers precision int4"),
+    (["convert", "-t", "tflite", "-p", "w8a8"], "target tflite has no precision w8a8"),
+    (["convert", "-t", "coreml", "--dynamic-size"], "fixed-size artifacts only"),
+    (["convert", "--coreml-io", "bogus"], "io must be one of image, tensor"),
     (["convert", "-m", "edsr"], "unknown model"),
     (["convert", "-t", "onnx"], "unknown target"),
     (["convert", "--data", "/nonexistent/Set5"], "--data folder not found"),
@@ -153,3 +156,22 @@ def test_convert_dynamic_size(tmp_path, capfd):
     assert manifest["input"]["shape"] == [1, -1, -1, 3] and manifest["validation"]["passed"]
     bench = manifest["validation"]["benchmarks"][0]
     assert bench["input"] == "whole image" and bench["canvas_cost_db"] == 0.0
+
+
+def test_plan_picks_the_targets_that_can_do_the_job():
+    """No -t: every available target that offers a requested precision (each gets the ones it
+    offers) and, with --dynamic-size, only targets that write any-size artifacts."""
+    from convert.base import TARGETS
+    from convert.pipeline import artifact_name, plan
+    if not all(t.available()[0] for t in TARGETS.values()):
+        pytest.skip("needs every target installed")
+    jobs = lambda *a, **k: {(j.target, j.precision) for j in plan(["lkdn-s"], *a, **k)}  # noqa: E731
+    assert jobs(None, ["int8-full"]) == {("tflite", "int8-full")}
+    assert jobs(None, ["w8a8", "fp16"]) == {("coreml", "w8a8"), ("coreml", "fp16"), ("tflite", "fp16")}
+    assert {t for t, _ in jobs(None, None, dynamic=True)} == {"tflite"}
+    defaults = jobs(None, None)
+    assert ("coreml", "palettized-6bit") in defaults and ("tflite", "int8-full") in defaults
+    assert ("coreml", "w8a8") not in defaults  # offered, not default (misses its gate)
+    assert artifact_name("lkdn-s", 4, (180, 320), "fp16", ".mlpackage", TARGETS["coreml"].variant(io="tensor")) \
+        == "lkdn-s_x4_180x320_fp16_tensor.mlpackage"
+    assert TARGETS["coreml"].variant(io="image") == ""

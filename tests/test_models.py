@@ -174,3 +174,33 @@ def test_fmen_fp16_weights_need_internal_rescaling(photo_crops):
             ref = model(x).numpy()
             assert parity(naive(x).numpy(), ref)["psnr_db"] < 55
             assert parity(rescaled(x).numpy(), ref)["psnr_db"] > 70
+
+
+def test_lkdn_fp16_headroom_rescaling_is_exact_and_needed(photo_crops):
+    """LKDN-S's LayerNorm inputs overflow float16 on real photos; the exact power-of-two
+    rescaling (SRNet.fp16_headroom_rescale_, chosen on probe images, not these crops) keeps the
+    float32 function and makes a float16 run finite and close."""
+    from validate.data import probe_images
+    from validate.metrics import parity
+    model = create_model("lkdn-s").fold_pixel_range().eval()
+    rescaled = copy.deepcopy(model)
+    records = rescaled.fp16_headroom_rescale_([torch.from_numpy(x) for x in probe_images()])
+    assert len(records) == 5 and all(r["layernorm_input_scale"] <= 1 for r in records)
+    assert min(r["layernorm_input_scale"] for r in records) < 2 ** -10  # a real rescale happened
+    assert create_model("fmen-s").fold_pixel_range().fp16_headroom_rescale_([]) == []  # no-op
+    peaks = []
+    hooks = [getattr(rescaled.body, f"B{i}").c6.register_forward_hook(
+        lambda m, i, o: peaks.append(float(o.abs().max()))) for i in range(1, 6)]
+    naive_broken = 0
+    half, naive_half = copy.deepcopy(rescaled).half(), copy.deepcopy(model).half()
+    with torch.no_grad():
+        for x in map(torch.from_numpy, photo_crops):
+            ref = model(x)
+            assert (rescaled(x) - ref).abs().max().item() <= 1e-5
+            y16 = half(x.half()).float()
+            assert torch.isfinite(y16).all() and parity(y16.numpy(), ref.numpy())["psnr_db"] > 60
+            naive_broken += not torch.isfinite(naive_half(x.half())).all().item()
+    for h in hooks:
+        h.remove()
+    assert max(peaks) < 65504 / 8
+    assert naive_broken >= 1  # without it, float16 overflows to inf/NaN on real photos

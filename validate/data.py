@@ -160,3 +160,21 @@ def crops(img: np.ndarray, size: Tuple[int, int], count: int, rng: np.random.Gen
 def pad_replicate(img: np.ndarray, h: int, w: int) -> np.ndarray:
     """Edge-replicate an ``(H, W, C)`` image on the bottom/right up to ``(h, w)``."""
     return np.pad(img, ((0, h - img.shape[0]), (0, w - img.shape[1]), (0, 0)), mode="edge")
+
+
+def probe_images(size: Tuple[int, int] = (96, 128)) -> List[np.ndarray]:
+    """Deterministic probe inputs present on every machine, ``(1, 3, h, w)`` float32 in [0, 1]:
+    centre crops of four CC0 photographs scikit-image ships (astronaut, chelsea, coffee, rocket)
+    plus two uniform-noise images (noise drives LKDN-S's attention far higher than photos do).
+    Used to choose exact activation rescaling factors (see ``SRNet.fp16_headroom_rescale_``)."""
+    from skimage import data as skdata
+
+    h, w = size
+    images = []
+    for name in ("astronaut", "chelsea", "coffee", "rocket"):
+        img = getattr(skdata, name)()
+        top, left = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
+        images.append(to_tensor_array(img[top:top + h, left:left + w]))
+    rng = np.random.default_rng(0)
+    images += [rng.random((1, 3, h, w), dtype=np.float32) for _ in range(2)]
+    return images

@@ -65,6 +65,7 @@ peak ``max |ref|`` of that tensor; ``max_abs`` / ``mean_abs`` are in the tensor'
 from __future__ import annotations
 
 import math
+import re
 import warnings
 import weakref
 from collections import defaultdict
@@ -568,7 +569,8 @@ def layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndar
         artifact_path: ``.tflite`` file with one ``(1, H, W, 3)`` input (float32, or int8/int16
             with scale/zero point) and one output, converted from ``model``.
         model: the PyTorch reference: the :class:`~mobile_models.SRNet` the artifact was
-            converted from, already :meth:`~mobile_models.SRNet.fold_pixel_range`-folded and in
+            converted from, prepared as the pipeline does (:func:`convert.pipeline.conversion_model`:
+            pixel range folded, float16 headroom rescaled) and in
             eval mode (module attribute names must be those seen at conversion).
         images: ``(1, 3, H, W)`` float32 RGB arrays in [0, 1] at the artifact's input size (use
             real photo crops: :func:`validate.data.crops` + :func:`~validate.data.to_tensor_array`).
@@ -621,6 +623,10 @@ def layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndar
     Raises:
         ArtifactError: unreadable artifact; InputError: no images or wrong image size.
     """
+    if Path(artifact_path).suffix == ".mlpackage":
+        if proxy is not None:
+            raise InputError("proxy comparison is for TFLite artifacts")
+        return coreml_layer_report(artifact_path, model, images, threads, jump_db, ceiling_db)
     if not images:
         raise InputError("layer_report needs at least one image")
     art = _Artifact(Path(artifact_path), threads)
@@ -728,6 +734,24 @@ def layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndar
             **stats, "inputs": sorted(position[i] for i in row.inputs),
             "local_snr_db": row.local.result()["snr_db"] if row.local is not None else None,
         })
+    paired_records = {r.record.index for r in rows.values() if r.record is not None}
+    return {
+        "artifact": str(art.path),
+        "images": len(images),
+        "layers": layers,
+        **_summarize(layers, jump_db, ceiling_db),
+        "matched": sum(1 for i in compute if i in rows and rows[i].reference == "torch"),
+        "unmatched": sum(1 for i in compute if i not in rows or rows[i].reference != "torch"),
+        "unmatched_tensors": [f"{tensors[i].op} {short_name(tensors[i].name)}" for i in compute
+                              if i not in rows or rows[i].reference != "torch"],
+        "torch_unmatched": [f"{r.scope or '(model)'}:{r.func}" for r in structure
+                            if r.index not in paired_records and len(r.shape) == 4],
+    }
+
+
+def _summarize(layers: List[Dict], jump_db: float, ceiling_db: float) -> Dict:
+    """Fill each row's ``drop_db`` and pick ``first_jump`` / ``most_sensitive`` (the rules are
+    in :func:`layer_report`'s docstring); shared by the TFLite and Core ML reports."""
     for row in layers:
         ins = [layers[i]["snr_db"] for i in row["inputs"]]
         before = min(min(ins), ceiling_db) if ins else ceiling_db
@@ -740,26 +764,132 @@ def layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndar
             return False
         return r["local_snr_db"] is None or r["local_snr_db"] <= r["snr_db"] + OWN_SHARE_DB
 
-    first = next((r["index"] for r in layers if is_jump(r)), None)
     own = [r for r in layers if r["local_snr_db"] is not None and r["local_snr_db"] < ceiling_db]
-    sensitive = sorted(own, key=lambda r: r["local_snr_db"])[:5]
-    paired_records = {r.record.index for r in rows.values() if r.record is not None}
     return {
-        "artifact": str(art.path),
-        "images": len(images),
-        "layers": layers,
-        "first_jump": first,
-        "most_sensitive": [r["index"] for r in sensitive],
-        "matched": sum(1 for i in compute if i in rows and rows[i].reference == "torch"),
-        "unmatched": sum(1 for i in compute if i not in rows or rows[i].reference != "torch"),
-        "unmatched_tensors": [f"{tensors[i].op} {short_name(tensors[i].name)}" for i in compute
-                              if i not in rows or rows[i].reference != "torch"],
-        "torch_unmatched": [f"{r.scope or '(model)'}:{r.func}" for r in structure
-                            if r.index not in paired_records and len(r.shape) == 4],
+        "first_jump": next((r["index"] for r in layers if is_jump(r)), None),
+        "most_sensitive": [r["index"] for r in sorted(own, key=lambda r: r["local_snr_db"])[:5]],
         "definition": (f"drop = min(SNR of inputs, {ceiling_db:g}) - min(SNR, {ceiling_db:g}); "
                        f"first jump = first row with drop >= {jump_db:g} dB whose own error "
                        f"explains it (own SNR <= SNR + {OWN_SHARE_DB:g} dB)"),
     }
+
+
+_WEIGHT_SUFFIX = re.compile(r"(_to_fp16)?(_quantized|_palettized|_dequantized)?$")
+
+
+def coreml_layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndarray],
+                        threads: int = 2, jump_db: float = JUMP_DB, ceiling_db: float = CEILING_DB) -> Dict:
+    """:func:`layer_report` for a Core ML package, run by :class:`validate.mil_executor.MILExecutor`
+    (float16 rounding emulated, compressed weights decoded), which keeps every intermediate.
+
+    Pairing: coremltools names a conv's weight constant after the PyTorch module path
+    (``body.B1.c1_r.dw`` -> ``..._body_B1_c1_r_dw_weight`` plus ``_to_fp16`` and
+    ``_quantized``/``_palettized`` suffixes), so every ``conv`` op is paired with its
+    ``nn.Conv2d`` (forward hook on the reference), and the program output with the model
+    output. ``local_snr_db`` of a conv: the program's output against the float32 conv applied
+    to the program's own input value. ``inputs``: nearest paired rows upstream in the program.
+    Values are NCHW, so ``layout`` is ``same``. Arguments and result as :func:`layer_report`
+    (``op`` is the MIL op type, ``tensor`` the MIL value name).
+
+    Raises:
+        ArtifactError: unreadable package; InputError: no images or wrong image size.
+    """
+    from .runners import CoreMLRunner
+
+    if not images:
+        raise InputError("layer_report needs at least one image")
+    runner = CoreMLRunner(Path(artifact_path), threads=threads)
+    ex = runner.executor
+    for x in images:
+        if x.ndim != 4 or x.shape[:2] != (1, 3) or tuple(x.shape[2:]) != runner.input_size:
+            raise InputError(f"{runner.path.name} takes (1, 3, {runner.input_size[0]}, "
+                             f"{runner.input_size[1]}) images, got {tuple(x.shape)}")
+    torch.set_num_threads(threads)
+    model = model.eval()
+    convs = {n: m for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)}
+    keys = {re.sub(r"[^0-9a-zA-Z_]", "_", n) + "_weight": n for n in convs}
+
+    def module_of(op) -> Optional[str]:
+        ref = dict(op.inputs.get("weight", [])).get("ref")
+        if ref is None:
+            return None
+        name = _WEIGHT_SUFFIX.sub("", ref)
+        hits = [k for k in keys if name == k or name.endswith("_" + k)]
+        return keys[max(hits, key=len)] if hits else None
+
+    computed = [o for o in ex.ops if not o.constexpr]
+    out_name = ex.block_outputs[0]
+    rows = {}  # op name -> (op, module path or "(model)")
+    for o in computed:
+        if o.type == "conv" and module_of(o) is not None:
+            rows[o.name] = (o, module_of(o))
+    unmatched = [f"conv {o.name}" for o in computed if o.type == "conv" and o.name not in rows]
+    rows[out_name] = (next(o for o in computed if o.name == out_name), "(model)")
+    order = [o.name for o in computed if o.name in rows]
+    producers = {o.name: o for o in computed}
+
+    def upstream(name: str) -> List[str]:
+        found, stack, seen = set(), [r for _, r in _refs(producers[name])], set()
+        while stack:
+            v = stack.pop()
+            if v in seen or v not in producers:
+                continue
+            seen.add(v)
+            if v in rows:
+                found.add(v)
+            else:
+                stack.extend(r for _, r in _refs(producers[v]))
+        return sorted(found, key=order.index)
+
+    acc = {n: _Acc() for n in order}
+    own = {n: _Acc() for n in order if rows[n][1] != "(model)"}
+    for x in images:
+        outputs: Dict[str, torch.Tensor] = {}
+        hooks = [m.register_forward_hook(lambda _m, _i, y, n=n: outputs.setdefault(n, y.detach()))
+                 for n, m in convs.items()]
+        try:
+            with torch.no_grad():
+                ref_out = model(torch.from_numpy(x))
+        finally:
+            for h in hooks:
+                h.remove()
+        feed = runner._feed(x)  # runner(x) would drop the intermediates
+        ex.run({runner.inp["name"]: feed}, keep=True)
+        factor = 255.0 if runner.image_output else 1.0
+        for n in order:
+            o, module = rows[n]
+            value = ex.values[n].float()
+            if module == "(model)":
+                acc[n].add(value.numpy() / factor, ref_out.numpy())
+                continue
+            if module not in outputs:
+                continue
+            acc[n].add(value.numpy(), outputs[module].numpy())
+            x_in = ex.values[dict(o.inputs["x"])["ref"]].float()
+            with torch.no_grad():
+                own[n].add(value.numpy(), convs[module](x_in).numpy())
+    ex.values = {}
+    layers = []
+    for k, n in enumerate(order):
+        o, module = rows[n]
+        layers.append({
+            "index": k, "tensor": n, "tensor_index": k, "op": o.type, "module": module,
+            "torch_op": "conv2d" if module != "(model)" else "output",
+            "outputs_of": [module], "match": "op", "reference": "torch",
+            "shape": list(o.output_shapes[0] or ()), "layout": "same", "dtype": o.output_types[0],
+            "quant": None, **acc[n].result(), "inputs": [order.index(u) for u in upstream(n)],
+            "local_snr_db": own[n].result()["snr_db"] if n in own else None,
+        })
+    return {
+        "artifact": str(runner.path), "images": len(images), "layers": layers,
+        **_summarize(layers, jump_db, ceiling_db),
+        "matched": len(order), "unmatched": len(unmatched), "unmatched_tensors": unmatched,
+        "torch_unmatched": [n for n in convs if n not in {m for _, m in rows.values()}],
+    }
+
+
+def _refs(op):
+    return [(k, v) for bindings in op.inputs.values() for k, v in bindings if k == "ref"]
 
 
 def _db(v: float) -> str:

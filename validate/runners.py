@@ -4,7 +4,7 @@ A runner maps ``(1, 3, H, W)`` float32 RGB in [0, 1] to ``(1, 3, H*s, W*s)`` flo
 [0, 1]. ``input_size`` is ``None`` for runtimes that take any size (PyTorch, dynamic-size
 TFLite artifacts) and ``(h, w)`` for fixed-size artifacts; :func:`run_image` adapts any image
 to either (see :mod:`validate.tiling`). New formats register a class in :data:`RUNNERS` by
-file suffix.
+file suffix (an artifact may be a folder, e.g. a Core ML ``.mlpackage``).
 """
 
 from __future__ import annotations
@@ -149,7 +149,120 @@ class TFLiteRunner(Runner):
         return np.ascontiguousarray(y.transpose(0, 3, 1, 2))
 
 
-RUNNERS: Dict[str, Type[Runner]] = {".tflite": TFLiteRunner}
+class CoreMLRunner(Runner):
+    """A Core ML ``.mlpackage`` (a folder) run by :class:`validate.mil_executor.MILExecutor`,
+    pocketsr's executor of the saved ML Program (PyTorch, float16 rounding emulated). Works on
+    any OS; on macOS (``sys.platform == "darwin"``) every call also runs Core ML itself
+    (``MLModel.predict`` with compute units ALL and CPU_ONLY) and records how far each is from
+    the executor (:meth:`report`); the executor's output is what this runner returns.
+
+    Image I/O artifacts get the input as 8-bit pixels (``round(x * 255)``, exact for 8-bit
+    images) and return the program's output value divided by 255 (before Core ML's own 8-bit
+    conversion of an image output). Tensor artifacts take and return NCHW float [0, 1].
+
+    :meth:`report` gives the float16 headroom (largest ``|activation|`` per op); calls made
+    inside :meth:`probe` (the validator's noise probe) are recorded separately.
+    """
+
+    name = "coreml-mil"
+
+    def __init__(self, path: Path, threads: int = 2):
+        import sys
+
+        from .mil_executor import HeadroomStats, MILExecutor
+
+        self.path = Path(path)
+        self.threads = threads
+        self.executor = MILExecutor(self.path)
+        if len(self.executor.inputs) != 1 or len(self.executor.outputs) != 1:
+            raise ArtifactError(f"{self.path.name}: expected one input and one output")
+        self.inp, self.out = self.executor.inputs[0], self.executor.outputs[0]
+        n, c, h, w = self.inp["shape"]
+        if n != 1 or c != 3:
+            raise ArtifactError(f"{self.path.name}: input shape {self.inp['shape']} is not (1, 3, H, W)")
+        self.input_size = (h, w)
+        self.scale = int(self.out["shape"][2]) // h
+        self.image_input = self.inp["kind"] == "image"
+        self.image_output = self.out["kind"] == "image"
+        if (self.image_input and self.inp["color"] != "RGB") or (self.image_output and self.out["color"] != "RGB"):
+            raise ArtifactError(f"{self.path.name}: only RGB image features are supported")
+        self._stats = {"real": HeadroomStats(), "probe": HeadroomStats()}
+        self.executor.stats = self._stats["real"]
+        self._predict: Dict[str, Dict] = {}
+        self._apple = None
+        if sys.platform == "darwin":  # pragma: no cover - Core ML runs only on Apple platforms
+            self._apple = self._load_apple()
+
+    def _load_apple(self):  # pragma: no cover - macOS only
+        import coremltools as ct
+
+        with quiet_native(f"Core ML loading {self.path}", ArtifactError):
+            return {unit: ct.models.MLModel(str(self.path), compute_units=getattr(ct.ComputeUnit, unit))
+                    for unit in ("ALL", "CPU_ONLY")}
+
+    def _feed(self, x: np.ndarray) -> np.ndarray:
+        if self.image_input:
+            return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.float32)
+        return x.astype(np.float32)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if tuple(x.shape) != (1, 3, *self.input_size):
+            raise InputError(f"{self.path.name} takes (1, 3, {self.input_size[0]}, {self.input_size[1]}), "
+                             f"got {tuple(x.shape)}")
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        feed = self._feed(x)
+        y = self.executor.run({self.inp["name"]: feed})[self.out["name"]]
+        if self.image_output:
+            y = y / 255.0
+        if self._apple is not None:  # pragma: no cover - macOS only
+            self._compare_apple(feed, y)
+        return np.ascontiguousarray(y, dtype=np.float32)
+
+    def _compare_apple(self, feed: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - macOS only
+        from PIL import Image
+
+        from .metrics import parity
+
+        if self.image_input:
+            data = {self.inp["name"]: Image.fromarray(feed[0].transpose(1, 2, 0).astype(np.uint8), "RGB")}
+        else:
+            data = {self.inp["name"]: feed}
+        for unit, model in self._apple.items():
+            got = model.predict(data)[self.out["name"]]
+            if self.image_output:
+                got = np.asarray(got.convert("RGB"), dtype=np.float32).transpose(2, 0, 1)[None] / 255.0
+            p = parity(np.asarray(got, dtype=np.float32), y)
+            prev = self._predict.get(unit)
+            if prev is None or p["psnr_db"] < prev["psnr_db_vs_executor"]:
+                self._predict[unit] = {"psnr_db_vs_executor": p["psnr_db"], "max_abs_vs_executor": p["max_abs"]}
+
+    def probe(self):
+        """Context manager: calls inside it count towards the probe headroom only."""
+        from contextlib import contextmanager
+
+        @contextmanager
+        def scope():
+            self.executor.stats = self._stats["probe"]
+            try:
+                yield self
+            finally:
+                self.executor.stats = self._stats["real"]
+        return scope()
+
+    def report(self) -> Dict:
+        """``{"fp16_headroom": {...}, "fp16_headroom_noise_probe": {...}, "coreml_predict": ...}``
+        (see :meth:`validate.mil_executor.MILExecutor.headroom`)."""
+        out = {"fp16_headroom": self.executor.headroom(self._stats["real"])}
+        if self._stats["probe"].runs:
+            probe = self.executor.headroom(self._stats["probe"])
+            out["fp16_headroom_noise_probe"] = {k: v for k, v in probe.items() if k != "per_op"}
+        if self._predict:  # pragma: no cover - macOS only
+            out["coreml_predict"] = dict(self._predict)
+        return out
+
+
+RUNNERS: Dict[str, Type[Runner]] = {".tflite": TFLiteRunner, ".mlpackage": CoreMLRunner}
 
 
 def open_artifact(path: Path, threads: int = 2) -> Runner:
