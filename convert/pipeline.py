@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from mobile_models import create_model, get_spec, sha256_file
-
 import torch
+
+from mobile_models import create_model, get_spec, sha256_file
+from validate.tiling import tiling_record
 
 from .base import ConversionError, get_target
 from .manifest import (SCHEMA_VERSION, artifact_sha256, artifact_size, atomic_path, manifest_path,
@@ -188,6 +189,7 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
                 "created": utc_now(),
                 "conversion": {"seconds": round(seconds, 2), "rewrites": rewrites,
                                "fp16_headroom_rescaling": headroom, **result.details},
+                "tiling": tiling_record(folded, spec.scale, None if dynamic else tuple(input_size)),
                 **target.inspect(tmp),
                 "contract": "convert/CONTRACT.md",
                 "validation": None,

@@ -309,3 +309,10 @@ def test_layer_report_pairs_every_conv(lkdn_artifacts, photo_inputs, capfd):
                               "--photos", PHOTOS, "--layer-images", "1")
     assert code == 0, err
     assert "body.B1.c1_d" in text
+
+
+def test_bench_refuses_core_ml_with_one_line(lkdn_artifacts, capfd):
+    from conftest import assert_one_line_error, run_cli
+    out, manifests = lkdn_artifacts
+    code, _, err = run_cli(capfd, "bench", out / manifests["fp16"]["file"])
+    assert_one_line_error(code, err, "Core ML runs on Apple hardware only")

@@ -20,7 +20,7 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 
-from pocketsr.errors import ArtifactError
+from pocketsr.errors import ArtifactError, InputError
 
 
 def _time(fn, x, runs: int, warmup: int) -> Dict:
@@ -77,13 +77,21 @@ def bench(artifacts: Sequence[Path], threads: Sequence[int] = (1, 2), runs: int 
 
     Returns rows ``{"name", "kind", "model", "precision", "size_bytes", "threads", "median_ms",
     "min_ms", "max_ms", "peak_rss_mb", "input"}``.
+
+    Raises:
+        InputError: an artifact is not a TFLite file (Core ML packages cannot run here).
     """
     from convert.manifest import read_manifest
 
+    manifests = [read_manifest(p) for p in artifacts]
+    for path, manifest in zip(artifacts, manifests):
+        if manifest["target"] != "tflite":
+            raise InputError(f"{Path(path).name}: only TFLite artifacts can be timed here; Core ML "
+                             "runs on Apple hardware only (the Linux MIL executor checks numerics, "
+                             "it is not a runtime; time a package with Xcode's performance report)")
     rows: List[Dict] = []
     seen_torch = set()
-    for path in artifacts:
-        manifest = read_manifest(path)
+    for path, manifest in zip(artifacts, manifests):
         shape = manifest["input"]["shape"]
         size = (shape[1], shape[2]) if shape[1] > 0 else (180, 320)
         for t in threads:

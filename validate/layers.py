@@ -627,14 +627,8 @@ def layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndar
         if proxy is not None:
             raise InputError("proxy comparison is for TFLite artifacts")
         return coreml_layer_report(artifact_path, model, images, threads, jump_db, ceiling_db)
-    if not images:
-        raise InputError("layer_report needs at least one image")
     art = _Artifact(Path(artifact_path), threads)
-    for x in images:
-        if x.ndim != 4 or x.shape[:2] != (1, 3) or tuple(x.shape[2:]) != art.input_size:
-            raise InputError(f"{art.path.name} takes (1, 3, {art.input_size[0]}, {art.input_size[1]}) "
-                             f"images, got {tuple(x.shape)}")
-    torch.set_num_threads(threads)
+    _check_images(images, art.path.name, art.input_size, threads)
     model = model.eval()
     tensors, order = _graph(art.interp, model)
     structure = _run_torch(model, images[0])
@@ -749,6 +743,16 @@ def layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndar
     }
 
 
+def _check_images(images: Sequence[np.ndarray], name: str, size: Tuple[int, int], threads: int) -> None:
+    """At least one ``(1, 3, h, w)`` image at the artifact's input size (else InputError)."""
+    if not images:
+        raise InputError("layer_report needs at least one image")
+    for x in images:
+        if x.ndim != 4 or x.shape[:2] != (1, 3) or tuple(x.shape[2:]) != tuple(size):
+            raise InputError(f"{name} takes (1, 3, {size[0]}, {size[1]}) images, got {tuple(x.shape)}")
+    torch.set_num_threads(threads)
+
+
 def _summarize(layers: List[Dict], jump_db: float, ceiling_db: float) -> Dict:
     """Fill each row's ``drop_db`` and pick ``first_jump`` / ``most_sensitive`` (the rules are
     in :func:`layer_report`'s docstring); shared by the TFLite and Core ML reports."""
@@ -796,15 +800,9 @@ def coreml_layer_report(artifact_path, model: torch.nn.Module, images: Sequence[
     """
     from .runners import CoreMLRunner
 
-    if not images:
-        raise InputError("layer_report needs at least one image")
     runner = CoreMLRunner(Path(artifact_path), threads=threads)
     ex = runner.executor
-    for x in images:
-        if x.ndim != 4 or x.shape[:2] != (1, 3) or tuple(x.shape[2:]) != runner.input_size:
-            raise InputError(f"{runner.path.name} takes (1, 3, {runner.input_size[0]}, "
-                             f"{runner.input_size[1]}) images, got {tuple(x.shape)}")
-    torch.set_num_threads(threads)
+    _check_images(images, runner.path.name, runner.input_size, threads)
     model = model.eval()
     convs = {n: m for n, m in model.named_modules() if isinstance(m, torch.nn.Conv2d)}
     keys = {re.sub(r"[^0-9a-zA-Z_]", "_", n) + "_weight": n for n in convs}

@@ -33,6 +33,7 @@ from .benchmark import evaluate
 from .data import crops, load_benchmark, real_photos, to_tensor_array
 from .metrics import parity
 from .runners import Runner, TorchRunner, open_artifact
+from .tiling import overlap_for
 
 #: precision -> (min parity PSNR vs torch on real photos [dB], max |ΔPSNR| on benchmarks [dB])
 GATES: Dict[str, Tuple[float, float]] = {
@@ -51,7 +52,6 @@ REPORT_ONLY = {"palettized-4bit"}
 
 CROPS_PER_PHOTO = 2
 DYNAMIC_PARITY_SIZE = (180, 320)  # parity crop size for artifacts that take any size
-OVERLAP = 16
 
 
 def summarize(items: Sequence[Dict]) -> Dict:
@@ -120,6 +120,9 @@ class Validator:
         size = runner.input_size  # None: dynamic-size artifact, benchmarks run on whole images
         crop = size or DYNAMIC_PARITY_SIZE
         ref_key = (manifest["model"], manifest["weights"].get("sha256"), size)
+        # benchmark images larger than the tile are tiled as validate/TILING.md specifies,
+        # exactly when the tile allows it (the manifest's default overlap)
+        overlap = overlap_for(manifest, tile=size)
 
         per_photo = []
         for label, x in self.parity_inputs(crop):
@@ -135,9 +138,9 @@ class Validator:
         for folder in self.datasets:
             data = self._cached(("data", str(folder), manifest["scale"]),
                                 lambda: load_benchmark(folder, manifest["scale"]))
-            art = evaluate(runner, data, overlap=OVERLAP, keep_outputs=True)
-            canvas = self._cached(ref_key + ("canvas", str(folder)),
-                                  lambda: evaluate(ref, data, input_size=size, overlap=OVERLAP, keep_outputs=True))
+            art = evaluate(runner, data, overlap=overlap, keep_outputs=True)
+            canvas = self._cached(ref_key + ("canvas", str(folder), overlap),
+                                  lambda: evaluate(ref, data, input_size=size, overlap=overlap, keep_outputs=True))
             whole = self._cached(ref_key[:2] + ("whole", str(folder)), lambda: evaluate(ref, data))
             bench_parity = summarize([parity(art["outputs"][n], canvas["outputs"][n]) for n in art["outputs"]])
             bench.append({

@@ -1,0 +1,121 @@
+"""Write the shared test vectors validate/vectors/{tiling,pixels}.json from the Python reference.
+
+The files are committed; tests/test_tiling.py checks that the reference still reproduces them
+exactly, and the Android/iOS code must pass the same files. Rerun only when the specification
+(validate/TILING.md) changes on purpose:  .venv/bin/python tools/make_vectors.py
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from validate.colors import float_to_uint8, i420_to_rgb, nv21_to_rgb, uint8_to_float  # noqa: E402
+from validate.tiling import plan_tiles, tiling_plan_record  # noqa: E402
+
+VECTORS = ROOT / "validate" / "vectors"
+
+#: (name, image h, w, tile h, w, overlap, scale): edge cases the apps must get right
+TILING_CASES = [
+    ("one pixel", 1, 1, 180, 320, 34, 4),
+    ("exactly one tile", 180, 320, 180, 320, 63, 4),
+    ("smaller than the tile", 97, 131, 180, 320, 63, 4),
+    ("taller than the tile only", 181, 100, 180, 320, 34, 4),
+    ("one pixel more than the tile", 181, 321, 180, 320, 34, 4),
+    ("primes, FMEN-S exact overlap", 499, 997, 180, 320, 34, 4),
+    ("primes, LKDN-S exact overlap", 503, 1009, 180, 320, 63, 4),
+    ("very wide", 120, 5003, 180, 320, 63, 4),
+    ("very tall", 4001, 90, 180, 320, 34, 4),
+    ("no overlap", 360, 640, 180, 320, 0, 4),
+    ("720p frame, LKDN-S", 720, 1280, 180, 320, 63, 4),
+    ("portrait tile", 1280, 720, 320, 180, 34, 4),
+    ("x2 scale", 300, 300, 128, 128, 20, 2),
+]
+
+
+def owner_samples(h: int, w: int, tile, overlap: int, scale: int):
+    """A few HR pixels with the index of the tile that owns them (corners, centre, seams)."""
+    tiles = plan_tiles(h, w, tile, overlap)
+    H, W = h * scale, w * scale
+    points = {(0, 0), (H - 1, W - 1), (0, W - 1), (H - 1, 0), (H // 2, W // 2)}
+    for t in tiles:  # both sides of every seam
+        for yy in (t.own_y0 * scale - 1, t.own_y0 * scale):
+            points.add((yy, t.own_x0 * scale))
+        for xx in (t.own_x1 * scale - 1, min(t.own_x1 * scale, W - 1)):
+            points.add((t.own_y0 * scale, xx))
+    out = []
+    for y, x in sorted(p for p in points if 0 <= p[0] < H and 0 <= p[1] < W):
+        owner = [i for i, t in enumerate(tiles)
+                 if t.own_y0 * scale <= y < t.own_y1 * scale and t.own_x0 * scale <= x < t.own_x1 * scale]
+        assert len(owner) == 1
+        out.append([y, x, owner[0]])
+    return out
+
+
+def tiling_vectors():
+    cases = []
+    for name, h, w, th, tw, o, s in TILING_CASES:
+        rec = tiling_plan_record(h, w, (th, tw), o, s)
+        rec["owner_samples"] = owner_samples(h, w, (th, tw), o, s)
+        cases.append({"name": name, **rec})
+    return {"spec": "validate/TILING.md", "version": 1,
+            "fields": {"image": "[H, W] LR pixels", "tile": "[h, w] artifact input size",
+                       "overlap": "context LR pixels kept on each inner tile side",
+                       "canvas": "[max(H, h), max(W, w)]: image edge-replicated bottom/right when smaller than the tile",
+                       "tiles": "row-major; y0,y1,x0,x1: LR input rectangle (canvas coordinates, end exclusive); "
+                                "own_*: LR rectangle of the image this tile's output owns; hr_own: the same "
+                                "times scale [y0, y1, x0, x1]",
+                       "owner_samples": "[Y, X, tile index] for some HR output pixels"},
+            "cases": cases}
+
+
+def pixel_vectors():
+    rng = np.random.default_rng(601)
+    u8 = np.array([0, 1, 2, 127, 128, 254, 255], dtype=np.uint8)
+    floats = np.array([-0.5, 0.0, 0.001, 0.00196, 0.5, 0.25, 0.75, 0.998, 0.999, 1.0, 1.5, 0.123456],
+                      dtype=np.float32)
+    yuv = []
+    for h, w in ((2, 2), (4, 6), (3, 5)):
+        ch, cw = (h + 1) // 2, (w + 1) // 2
+        y = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        u = rng.integers(0, 256, (ch, cw), dtype=np.uint8)
+        v = rng.integers(0, 256, (ch, cw), dtype=np.uint8)
+        if (h, w) == (2, 2):  # grey, and the extremes of the video range
+            y[:] = [[128, 16], [235, 255]]
+            u[:] = v[:] = 128
+        i420 = np.concatenate([y.ravel(), u.ravel(), v.ravel()])
+        nv21 = np.concatenate([y.ravel(), np.stack([v, u], axis=-1).ravel()])
+        for rng_name in ("full", "video"):
+            a = i420_to_rgb(i420, h, w, rng_name)
+            b = nv21_to_rgb(nv21, h, w, rng_name)
+            assert (a == b).all()
+            yuv.append({"height": h, "width": w, "range": rng_name, "matrix": "BT.601",
+                        "i420": i420.tolist(), "nv21": nv21.tolist(), "rgb": a.reshape(-1).tolist()})
+    return {"spec": "validate/TILING.md#pixels", "version": 1,
+            "uint8_to_float": {"in": u8.tolist(), "out": [float(x) for x in uint8_to_float(u8)],
+                               "rule": "v / 255 in float32"},
+            "float_to_uint8": {"in": [float(x) for x in floats], "out": float_to_uint8(floats).tolist(),
+                               "rule": "round_half_to_even(clamp(x, 0, 1) * 255) in float32"},
+            "yuv420_to_rgb": {"rule": "BT.601 (Kr 0.299, Kb 0.114); full range or video range (Y 16..235, "
+                                      "C 16..240); chroma sample (y // 2, x // 2); float64, round half to "
+                                      "even, clamp 0..255; rgb is row-major H x W x 3",
+                              "tolerance": "exact in float64; float32 implementations may differ by 1 "
+                                           "where the value is within 1e-3 of a half",
+                              "cases": yuv}}
+
+
+def main() -> None:
+    VECTORS.mkdir(exist_ok=True)
+    for name, data in (("tiling.json", tiling_vectors()), ("pixels.json", pixel_vectors())):
+        (VECTORS / name).write_text(json.dumps(data, indent=1) + "\n")
+        print("wrote", VECTORS / name)
+
+
+if __name__ == "__main__":
+    main()

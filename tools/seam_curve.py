@@ -1,0 +1,74 @@
+"""Seam error vs overlap: PSNR of tiled vs whole-image PyTorch output on real photographs.
+
+For each model: its receptive-field radius R (computed from its layers), then for overlaps
+0 .. R the tiled output (tile = the default artifact input size 180x320, tiling of
+validate/TILING.md) against whole-image inference of the same float32 model, on the five real
+photographs of ../shared/datasets/real_world/photos used as LR inputs. Reported per overlap:
+worst-image PSNR (dB, float outputs, peak 1), worst max-abs, and the fraction of 8-bit output
+values that differ.
+
+Reproduce:  POCKETSR_WEIGHTS_DIR=../shared/weights .venv/bin/python tools/seam_curve.py [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from convert.pipeline import conversion_model  # noqa: E402
+from mobile_models import create_model, get_spec  # noqa: E402
+from validate.data import real_photos, to_tensor_array  # noqa: E402
+from validate.metrics import parity  # noqa: E402
+from validate.runners import TorchRunner  # noqa: E402
+from validate.tiling import receptive_field_radius, run_image  # noqa: E402
+
+TILE = (180, 320)
+
+
+def curve(name: str, overlaps=None, threads: int = 2):
+    model, _ = conversion_model(create_model(name, "deploy"))
+    spec = get_spec(name)
+    radius = receptive_field_radius(model, spec.scale)
+    overlaps = overlaps or sorted({0, 1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48, radius // 2, radius} - {o for o in range(radius + 1, 999)})
+    runner = TorchRunner(model, spec.scale, threads)
+    photos = real_photos(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "real_world" / "photos")
+    wholes = []
+    for _, img in photos:
+        x = to_tensor_array(img)
+        wholes.append((x, runner(x)))
+    rows = []
+    for o in overlaps:
+        o_eff = min(o, (min(TILE) - 1) // 2)
+        worst = {"psnr_db": float("inf"), "max_abs": 0.0, "changed_8bit": 0.0}
+        for x, whole in wholes:
+            tiled = run_image(runner, x, spec.scale, TILE, o_eff)
+            p = parity(tiled, whole)
+            worst = {"psnr_db": min(worst["psnr_db"], p["psnr_db"]), "max_abs": max(worst["max_abs"], p["max_abs"]),
+                     "changed_8bit": max(worst["changed_8bit"], p["changed_8bit"])}
+        rows.append({"overlap": o_eff, **worst})
+        print(f"{name} overlap {o_eff:3d}: worst PSNR {worst['psnr_db']:.2f} dB, max-abs {worst['max_abs']:.2e}, "
+              f"8-bit changed {100 * worst['changed_8bit']:.4f} %", flush=True)
+    return {"model": name, "radius": radius, "tile": list(TILE), "images": [n for n, _ in photos], "rows": rows}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--models", nargs="*", default=["lkdn-s", "fmen-s"])
+    args = ap.parse_args()
+    torch.manual_seed(0)
+    results = [curve(m) for m in args.models]
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
