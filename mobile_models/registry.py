@@ -63,6 +63,9 @@ class ModelSpec:
             (``rep=True``) or deploy form.
         weights: official checkpoints by form; the first entry is the pretrained source.
         reference: ``{dataset: (psnr_y dB, ssim_y)}`` reproduced by the deploy model.
+        seam_overlaps: ``{PSNR floor dB: overlap}``: the smallest tile overlap (LR pixels) whose
+            tiled output stays at least that close to whole-image inference (worst of the five
+            real photographs of ``../shared``, 180x320 tiles, fp32; ``tools/seam_curve.py``).
         default: part of the default ``pocketsr convert`` job.
     """
 
@@ -77,6 +80,7 @@ class ModelSpec:
     weights: Tuple[WeightsEntry, ...]
     license: str
     reference: Dict[str, Tuple[float, float]] = field(default_factory=dict)
+    seam_overlaps: Dict[int, int] = field(default_factory=dict)
     has_training_form: bool = True
     default: bool = True
 
@@ -128,6 +132,7 @@ register(ModelSpec(
     ),
     license="MIT",
     reference={"Set5": (32.1016, 0.8938), "Set14": (28.6232, 0.7821)},
+    seam_overlaps={60: 2, 80: 12, 100: 24},
 ))
 
 register(ModelSpec(
@@ -140,6 +145,7 @@ register(ModelSpec(
     ),
     license="Apache-2.0",
     reference={"Set5": (32.1153, 0.8949), "Set14": (28.5698, 0.7814)},
+    seam_overlaps={60: 2, 80: 12, 100: 16},
 ))
 
 for _scale, _sha in ((2, "02b429e795ad0863fdf21c6924c79344e30a39d637c44442d13124193b012e6b"),

@@ -232,3 +232,23 @@ def test_upscale_cli_any_size_with_model_and_bad_overlap(tmp_path, capfd):
                            "--overlap", "40")
     assert_one_line_error(code, err, "too large")
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("name", ["lkdn-s", "fmen-s"])
+def test_registry_seam_overlaps_hold_on_a_real_photo(name, torch_models):
+    """The registry's measured overlap-for-tolerance figures (tools/seam_curve.py) hold on one of
+    the photos they were measured on, at the same 180x320 tiles."""
+    from mobile_models import get_spec
+    from validate.data import to_tensor_array
+    from validate.metrics import parity
+    from validate.runners import TorchRunner
+    spec = get_spec(name)
+    assert set(spec.seam_overlaps) == {60, 80, 100}
+    model = torch_models[name]
+    img = np.asarray(Image.open(PHOTOS / "astronaut.png").convert("RGB"))  # 512x512: 3x2 tiles
+    whole = _whole(model, img)
+    runner = TorchRunner(model, 4, 2)
+    for floor, overlap in spec.seam_overlaps.items():
+        tiled = run_image(runner, to_tensor_array(img), 4, (180, 320), overlap)
+        assert parity(tiled, whole)["psnr_db"] >= floor, (floor, overlap)
+    assert parity(run_image(runner, to_tensor_array(img), 4, (180, 320), 0), whole)["psnr_db"] < 70

@@ -314,14 +314,17 @@ def default_overlap(radius: int, tile: Optional[Tuple[int, int]]) -> int:
     return min(usable_overlap(radius, tile), min(tile) // 4)
 
 
-def tiling_record(model, scale: int, tile: Optional[Tuple[int, int]]) -> Dict:
+def tiling_record(model, scale: int, tile: Optional[Tuple[int, int]],
+                  seam_overlaps: Optional[Dict[int, int]] = None) -> Dict:
     """The manifest's ``tiling`` section for an artifact of ``tile`` input size (None: any size):
     receptive-field radius, the default overlap (:func:`default_overlap`), whether that is
-    exact, and the specification."""
+    exact, the faster overlaps for a seam tolerance (``overlap_for_psnr_db``, from the
+    registry's measured ``seam_overlaps``, only those the tile allows) and the specification."""
     radius = receptive_field_radius(model, scale)
     overlap = default_overlap(radius, tile)
+    faster = {str(db): o for db, o in sorted((seam_overlaps or {}).items()) if o == usable_overlap(o, tile)}
     return {"receptive_field_radius": radius, "default_overlap": overlap, "exact": overlap >= radius,
-            "units": "LR pixels", "spec": "validate/TILING.md"}
+            "overlap_for_psnr_db": faster, "units": "LR pixels", "spec": "validate/TILING.md"}
 
 
 def overlap_for(manifest: Optional[Dict] = None, model_name: Optional[str] = None,
