@@ -301,25 +301,46 @@ def upscale(
     artifact: Optional[Path] = typer.Option(None, "--artifact", "-a", help="Artifact to run instead."),
     weights: Optional[Path] = typer.Option(None, "--weights", help="Local checkpoint for --model."),
     threads: int = typer.Option(2, "--threads", min=1),
+    overlap: Optional[int] = typer.Option(None, "--overlap", min=0, help="Tile overlap in LR pixels (default: exact, the receptive-field radius, if the tile allows it)."),
+    tile: Optional[str] = typer.Option(None, "--tile", help="Tile HxW for --model (default 256x256; bounds memory); artifacts use their input size."),
 ) -> None:
-    """Upscale one real image with a model or an artifact (fixed-size artifacts are tiled)."""
+    """Upscale one real image of any size with a model or an artifact, tiled as validate/TILING.md
+    specifies (exact at the default overlap); memory is bounded by one tile plus the 8-bit
+    output."""
+    from convert.base import parse_size
+    from convert.manifest import read_manifest
     from mobile_models import create_model, get_spec
-    from validate.benchmark import upscale_lr
-    from validate.data import from_tensor_array, load_image, save_image
+    from validate.data import load_image, save_image
     from validate.runners import TorchRunner, open_artifact
-    from validate.tiling import describe
+    from validate.tiling import (DEFAULT_ANY_SIZE_TILE, describe, model_radius, overlap_for, upscale_uint8,
+                                 usable_overlap)
 
     if (model is None) == (artifact is None):
         raise InputError("give exactly one of --model or --artifact")
+    manifest = read_manifest(artifact) if artifact is not None else None
+    if model is not None:
+        get_spec(model)
     img, note = load_image(input)
     if note:
         err.print(f"note: {note}")
     runner = (open_artifact(artifact, threads=threads) if artifact is not None
               else TorchRunner(create_model(model, "deploy", weights=weights), get_spec(model).scale, threads))
-    with err.status(f"upscaling {img.shape[1]}x{img.shape[0]} ({describe(img.shape[:2], runner.input_size, 16)})"):
-        sr = from_tensor_array(upscale_lr(runner, img))
+    if runner.input_size is not None and tile is not None:
+        raise InputError(f"--tile is for --model; {artifact.name} has a fixed input size "
+                         f"{runner.input_size[0]}x{runner.input_size[1]}")
+    size = runner.input_size or (parse_size(tile) if tile else DEFAULT_ANY_SIZE_TILE)
+    radius = model_radius(manifest["model"] if manifest else model)
+    most = usable_overlap(10 ** 6, size)
+    if overlap is not None and overlap > most and (img.shape[0] > size[0] or img.shape[1] > size[1]):
+        raise InputError(f"--overlap {overlap} too large for {size[0]}x{size[1]} tiles (at most {most})")
+    used = overlap if overlap is not None else overlap_for(manifest, model, tile=size)
+    if used < radius and (img.shape[0] > size[0] or img.shape[1] > size[1]):
+        err.print(f"note: overlap {used} < receptive-field radius {radius}: seams are approximate "
+                  "(see the README's seam table)")
+    with err.status(f"upscaling {img.shape[1]}x{img.shape[0]} ({describe(img.shape[:2], size, used)})"):
+        sr = upscale_uint8(runner, img, used, tile=size)
     save_image(sr, output)
-    out.print(f"wrote {output} ({sr.shape[1]}x{sr.shape[0]})")
+    out.print(f"wrote {output} ({sr.shape[1]}x{sr.shape[0]}, overlap {used}, radius {radius})")
 
 
 @app.command()
@@ -354,6 +375,106 @@ def bench(
                       f"{r['min_ms']:.1f}–{r['max_ms']:.1f}", f"{ref / r['median_ms']:.2f}x" if ref else "—",
                       f"{r['peak_rss_mb']:.0f}", _size(r["size_bytes"]) if r["size_bytes"] else "—")
     out.print(table)
+
+
+@app.command()
+def video(
+    input: Optional[Path] = typer.Argument(None, help="Input video file (omit with --camera)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Output video: .mp4, .mkv or .mov (H.264, yuv420p)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Registry model run in PyTorch."),
+    artifact: Optional[Path] = typer.Option(None, "--artifact", "-a", help="Artifact to run instead."),
+    weights: Optional[Path] = typer.Option(None, "--weights", help="Local checkpoint for --model."),
+    side_by_side: bool = typer.Option(False, "--side-by-side", help="Output [bicubic | SR] side by side, labelled."),
+    threads: int = typer.Option(2, "--threads", min=1, help="Threads per inference worker."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Inference workers (one runner each), overlapped with decoding and encoding."),
+    max_frames: Optional[int] = typer.Option(None, "--max-frames", min=1, help="Stop after this many frames."),
+    overlap: Optional[int] = typer.Option(None, "--overlap", min=0, help="Tile overlap in LR pixels (default: the artifact's / model's default, exact when the tile allows it)."),
+    tile: Optional[str] = typer.Option(None, "--tile", help="Tile HxW for --model (default 256x256); artifacts use their input size."),
+    camera: Optional[int] = typer.Option(None, "--camera", min=0, help="Read webcam N (/dev/videoN via v4l2; avfoundation on macOS) instead of INPUT."),
+) -> None:
+    """Upscale a video (or a webcam) frame by frame: decoding, inference and encoding overlap in
+    threads; frame rate and audio are kept. Interrupted runs keep the frames done as a playable
+    file."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from convert.base import parse_size
+    from convert.manifest import read_manifest
+    from mobile_models import create_model, get_spec
+    from validate.runners import TorchRunner, open_artifact
+    from validate.tiling import DEFAULT_ANY_SIZE_TILE, model_radius, overlap_for, usable_overlap
+    from validate.video import output_format, upscale_video
+
+    if (input is None) == (camera is None):
+        raise InputError("give exactly one of INPUT or --camera")
+    if (model is None) == (artifact is None):
+        raise InputError("give exactly one of --model or --artifact")
+    output_format(output)  # an unknown container fails before any work
+    if input is not None and not input.is_file():
+        raise InputError(f"input video not found: {input}")
+    if weights is not None and model is None:
+        raise InputError("--weights is for --model")
+    manifest = read_manifest(artifact) if artifact is not None else None
+    name = manifest["model"] if manifest else get_spec(model).name
+    if artifact is not None:
+        first = open_artifact(artifact, threads=threads)  # a bad artifact fails here, once
+        if tile is not None and first.input_size is not None:
+            raise InputError(f"--tile is for --model; {artifact.name} has a fixed input size "
+                             f"{first.input_size[0]}x{first.input_size[1]}")
+        spare = [first]
+
+        def factory():
+            return spare.pop() if spare else open_artifact(artifact, threads=threads)
+        size = first.input_size or (parse_size(tile) if tile else DEFAULT_ANY_SIZE_TILE)
+    else:
+        create_model(name, "deploy", weights=weights)  # bad weights fail before any work
+
+        def factory():
+            return TorchRunner(create_model(name, "deploy", weights=weights), get_spec(name).scale, threads)
+        size = parse_size(tile) if tile else DEFAULT_ANY_SIZE_TILE
+    most = usable_overlap(10 ** 6, size)
+    if overlap is not None and overlap > most:
+        raise InputError(f"--overlap {overlap} too large for {size[0]}x{size[1]} tiles (at most {most})")
+    used = overlap if overlap is not None else overlap_for(manifest, name, tile=size)
+    radius = model_radius(name)
+    if used < radius:
+        err.print(f"note: overlap {used} < receptive-field radius {radius}: tile seams are approximate")
+
+    notes: List[str] = []
+    source = str(input) if input is not None else f"camera {camera}"
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[fps]:.2f} fps"), TimeElapsedColumn(), console=err, transient=True)
+    task = bar.add_task(f"upscaling {input.name if input else source}", total=None, fps=0.0)
+
+    def progress(done: int, total: Optional[int], fps: float) -> None:
+        if not err.is_terminal:
+            return
+        if not bar.live.is_started:
+            bar.start()  # only once frames flow: input errors stay a single line
+        bar.update(task, completed=done, total=total, fps=fps)
+
+    def finish() -> None:
+        if bar.live.is_started:
+            bar.stop()
+        for n in notes:  # e.g. "interrupted after K frames: wrote a playable file with K frames"
+            err.print(f"note: {n}", markup=False, highlight=False, soft_wrap=True)
+
+    try:
+        stats = upscale_video(input, output, factory, used, side_by_side=side_by_side, workers=workers,
+                              max_frames=max_frames, progress=progress, camera=camera, tile=size, notes=notes,
+                              sr_label=f"{name} {manifest['precision']}" if manifest else f"{name} (PyTorch)")
+    except KeyboardInterrupt:
+        finish()
+        if not any(n.startswith("interrupted after") for n in notes):
+            err.print("interrupted — no output written")
+        sys.exit(130)  # not main()'s handler: it would say that nothing was kept
+    except BaseException:
+        finish()
+        raise
+    finish()
+    out.print(f"wrote {output}: {stats['frames']} frames {stats['width']}x{stats['height']} in "
+              f"{stats['seconds']:.1f} s, {stats['fps']:.2f} fps (input {stats['fps_in']:.2f} fps), "
+              f"inference {stats['infer_ms_mean']:.0f} ms/frame, audio {stats['audio']}",
+              markup=False, highlight=False, soft_wrap=True)
 
 
 def main(argv: Optional[List[str]] = None) -> None:

@@ -12,6 +12,7 @@ WEIGHTS = SHARED / "weights"
 DATA = SHARED / "datasets"
 SET5, SET14 = DATA / "Set5", DATA / "Set14"
 PHOTOS = DATA / "real_world" / "photos"
+VIDEOS = DATA / "real_world" / "video"
 
 if not WEIGHTS.is_dir():
     raise RuntimeError(f"tests need the shared data folder at {SHARED}")
