@@ -312,8 +312,7 @@ def upscale(
     from mobile_models import create_model, get_spec
     from validate.data import load_image, save_image
     from validate.runners import TorchRunner, open_artifact
-    from validate.tiling import (DEFAULT_ANY_SIZE_TILE, describe, model_radius, overlap_for, upscale_uint8,
-                                 usable_overlap)
+    from validate.tiling import DEFAULT_ANY_SIZE_TILE, choose_overlap, describe, upscale_uint8
 
     if (model is None) == (artifact is None):
         raise InputError("give exactly one of --model or --artifact")
@@ -329,14 +328,9 @@ def upscale(
         raise InputError(f"--tile is for --model; {artifact.name} has a fixed input size "
                          f"{runner.input_size[0]}x{runner.input_size[1]}")
     size = runner.input_size or (parse_size(tile) if tile else DEFAULT_ANY_SIZE_TILE)
-    radius = model_radius(manifest["model"] if manifest else model)
-    most = usable_overlap(10 ** 6, size)
-    if overlap is not None and overlap > most and (img.shape[0] > size[0] or img.shape[1] > size[1]):
-        raise InputError(f"--overlap {overlap} too large for {size[0]}x{size[1]} tiles (at most {most})")
-    used = overlap if overlap is not None else overlap_for(manifest, model, tile=size)
-    if used < radius and (img.shape[0] > size[0] or img.shape[1] > size[1]):
-        err.print(f"note: overlap {used} < receptive-field radius {radius}: seams are approximate "
-                  "(see the README's seam table)")
+    used, radius, note = choose_overlap(overlap, size, manifest, model, img.shape[:2])
+    if note:
+        err.print(f"note: {note}")
     with err.status(f"upscaling {img.shape[1]}x{img.shape[0]} ({describe(img.shape[:2], size, used)})"):
         sr = upscale_uint8(runner, img, used, tile=size)
     save_image(sr, output)
@@ -401,7 +395,7 @@ def video(
     from convert.manifest import read_manifest
     from mobile_models import create_model, get_spec
     from validate.runners import TorchRunner, open_artifact
-    from validate.tiling import DEFAULT_ANY_SIZE_TILE, model_radius, overlap_for, usable_overlap
+    from validate.tiling import DEFAULT_ANY_SIZE_TILE, choose_overlap
     from validate.video import output_format, upscale_video
 
     if (input is None) == (camera is None):
@@ -431,13 +425,9 @@ def video(
         def factory():
             return TorchRunner(create_model(name, "deploy", weights=weights), get_spec(name).scale, threads)
         size = parse_size(tile) if tile else DEFAULT_ANY_SIZE_TILE
-    most = usable_overlap(10 ** 6, size)
-    if overlap is not None and overlap > most:
-        raise InputError(f"--overlap {overlap} too large for {size[0]}x{size[1]} tiles (at most {most})")
-    used = overlap if overlap is not None else overlap_for(manifest, name, tile=size)
-    radius = model_radius(name)
-    if used < radius:
-        err.print(f"note: overlap {used} < receptive-field radius {radius}: tile seams are approximate")
+    used, _, note = choose_overlap(overlap, size, manifest, name)
+    if note:
+        err.print(f"note: {note}")
 
     notes: List[str] = []
     source = str(input) if input is not None else f"camera {camera}"

@@ -255,6 +255,7 @@ def test_bad_input_is_one_line_error(make, fragment, tmp_path, capfd):
     (["-o", "{tmp}/out.avi", "-m", "fmen-s"], "unknown output container '.avi'"),
     (["-o", "{tmp}/out.mp4"], "exactly one of --model or --artifact"),
     (["-o", "{tmp}/out.mp4", "-m", "fmen-s", "-a", "{tmp}/x.tflite"], "exactly one of --model or --artifact"),
+    (["-o", "{tmp}/out.mp4", "-m", "fmen-s", "--tile", "40x60", "--overlap", "30"], "--overlap 30 too large for 40x60"),
 ])
 def test_bad_options_are_one_line_errors(args, fragment, tmp_path, capfd):
     code, _, err = run_cli(capfd, "video", CLIP, *[a.format(tmp=tmp_path) for a in args])

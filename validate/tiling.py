@@ -337,6 +337,35 @@ def overlap_for(manifest: Optional[Dict] = None, model_name: Optional[str] = Non
     return default_overlap(model_radius(model_name or (manifest or {}).get("model")), tile)
 
 
+def choose_overlap(requested: Optional[int], tile: Tuple[int, int], manifest: Optional[Dict] = None,
+                   model_name: Optional[str] = None,
+                   image_hw: Optional[Tuple[int, int]] = None) -> Tuple[int, int, Optional[str]]:
+    """The overlap a command uses: ``requested`` if given, else :func:`overlap_for`.
+
+    Args:
+        tile: the (largest) tile size; image_hw: the image size if known (an image that fits in
+            one tile needs no overlap check and no note); None: frames of unknown size.
+
+    Returns:
+        ``(overlap, receptive-field radius, note or None)``; the note says seams are
+        approximate when the overlap is below the radius.
+
+    Raises:
+        InputError: ``requested`` larger than the tile allows.
+    """
+    from pocketsr.errors import InputError
+
+    tiled = image_hw is None or image_hw[0] > tile[0] or image_hw[1] > tile[1]
+    most = usable_overlap(10 ** 6, tile)
+    if requested is not None and requested > most and tiled:
+        raise InputError(f"--overlap {requested} too large for {tile[0]}x{tile[1]} tiles (at most {most})")
+    used = requested if requested is not None else overlap_for(manifest, model_name, tile=tile)
+    radius = model_radius(model_name or (manifest or {}).get("model"))
+    note = (f"overlap {used} < receptive-field radius {radius}: tile seams are approximate "
+            "(see the README's seam table)") if used < radius and tiled else None
+    return used, radius, note
+
+
 def model_radius(name: Optional[str]) -> int:
     """Receptive-field radius (LR pixels) of a registry model's deploy form."""
     from mobile_models import create_model, get_spec
