@@ -10,10 +10,12 @@ file suffix (an artifact may be a folder, e.g. a Core ML ``.mlpackage``).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Dict, Optional, Tuple, Type
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 from pocketsr.errors import ArtifactError, InputError
 from pocketsr.quiet import quiet_native
@@ -41,6 +43,8 @@ class TorchRunner(Runner):
         self.threads = threads
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
+        import torch  # imported where used: LiteRT-only processes (bench workers) stay torch-free
+
         if self.threads:
             torch.set_num_threads(self.threads)
         dtype = next(self.model.parameters()).dtype
@@ -210,6 +214,7 @@ class CoreMLRunner(Runner):
             raise InputError(f"{self.path.name} takes (1, 3, {self.input_size[0]}, {self.input_size[1]}), "
                              f"got {tuple(x.shape)}")
         if self.threads:
+            import torch
             torch.set_num_threads(self.threads)
         feed = self._feed(x)
         y = self.executor.run({self.inp["name"]: feed})[self.out["name"]]
