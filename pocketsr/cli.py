@@ -184,8 +184,10 @@ def convert(
     dynamic_size: bool = typer.Option(False, "--dynamic-size", help="TFLite artifacts that accept any HxW (PixelShuffle as one-hot transposed conv)."),
     gpu_friendly: bool = typer.Option(False, "--gpu-friendly", help="Exact rewrite of ops GPU delegates may reject (LayerNorm's MEAN over channels)."),
     coreml_io: str = typer.Option("image", "--coreml-io", help="Core ML I/O: image (CVPixelBuffer in and out) or tensor (float32 NCHW [0, 1]; file tagged _tensor)."),
+    report: bool = typer.Option(True, "--report/--no-report", help="End by writing report.html + report.json for the whole output folder."),
 ) -> None:
-    """The main job: official weights -> deploy form -> artifacts, each validated, then a summary."""
+    """The main job: official weights -> deploy form -> artifacts, each validated, then a summary
+    and the conversion report (report.html)."""
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from convert.base import get_target, parse_size
@@ -235,7 +237,35 @@ def convert(
     if not datasets and validator:
         out.print("note: no benchmark data found — parity checked on real photos only (use --data).")
     out.print(f"artifacts, manifests and index.json in {output}/")
+    if report:
+        _write_report(output, photos=photos, threads=threads)
     _gate_outcome(manifests)
+
+
+def _write_report(folder: Path, **options) -> None:
+    from validate.report import write_report
+
+    with err.status("writing the report") as status:
+        html, _ = write_report(folder, step=lambda msg: status.update(f"report: {msg}"), **options)
+    out.print(f"report: {html}")
+
+
+@app.command()
+def report(
+    folder: Path = typer.Argument(Path("artifacts"), help="Artifact folder (with index.json) written by pocketsr convert."),
+    photos: Optional[Path] = typer.Option(None, "--photos", help="Folder of real photos for the image comparisons."),
+    threads: int = typer.Option(2, "--threads", min=1),
+    latency_runs: int = typer.Option(5, "--latency-runs", min=0, help="Timed runs per latency figure (0: no timing)."),
+    images: int = typer.Option(2, "--images", min=0, help="Real photos in the image comparisons."),
+    seam: bool = typer.Option(True, "--seam/--no-seam", help="Compute the seam-error-vs-overlap curve."),
+) -> None:
+    """Write report.html (self-contained: matrix, plots, image comparisons, layer divergence of
+    failed artifacts) and report.json for an artifact folder."""
+    if not folder.is_dir():
+        raise InputError(f"artifact folder not found: {folder}")
+    if photos is not None and not photos.is_dir():
+        raise InputError(f"--photos folder not found: {photos}")
+    _write_report(folder, photos=photos, threads=threads, latency_runs=latency_runs, images=images, seam=seam)
 
 
 @app.command()
@@ -273,19 +303,14 @@ def validate(
 
 def _layer_reports(manifests, photos, count: int, as_json: bool, threads: int) -> None:
     """``pocketsr validate --layers``: per-layer divergence of each artifact vs PyTorch."""
-    from convert.pipeline import conversion_model
-    from validate.layers import layer_report, layer_table
-    from validate.runners import open_artifact
-    from validate.validator import DYNAMIC_PARITY_SIZE, Validator
+    from validate.layers import artifact_layer_report, layer_table
+    from validate.validator import Validator
 
     reports = []
     validator = Validator((), photos, threads=threads)  # shares references and crops across artifacts
     for path, manifest in manifests:
-        size = open_artifact(path, threads=threads).input_size or DYNAMIC_PARITY_SIZE
-        images = [x for _, x in validator.parity_inputs(size)][:count]
-        model, _ = conversion_model(validator.reference(manifest).model)
         with err.status(f"comparing every layer of {path.name} with PyTorch"):
-            report = layer_report(path, model, images, threads=threads)
+            report = artifact_layer_report(path, manifest, validator, count, threads)
         reports.append({"file": manifest["file"], **report})
         if not as_json:
             out.print(layer_table(report))
@@ -340,34 +365,53 @@ def upscale(
 @app.command()
 def bench(
     artifacts: List[Path] = typer.Argument(..., help="Artifact files to time."),
-    threads: List[int] = typer.Option([1, 2], "--threads", help="Thread counts (repeatable)."),
+    threads: List[int] = typer.Option([1, 2], "--threads", min=1, help="Thread counts (repeatable)."),
     runs: int = typer.Option(10, "--runs", min=3, help="Timed runs (median reported)."),
-    warmup: int = typer.Option(3, "--warmup", min=0),
-    training_form: bool = typer.Option(False, "--training-form", help="Also time PyTorch's training form."),
-    as_json: bool = typer.Option(False, "--json"),
+    warmup: int = typer.Option(3, "--warmup", min=0, help="Untimed runs before timing."),
+    training_form: bool = typer.Option(True, "--training-form/--no-training-form",
+                                       help="Also time PyTorch's training form (default; the deploy form is always timed)."),
+    onnx: bool = typer.Option(True, "--onnx/--no-onnx", help="Also time ONNX Runtime (CPU) on the exported deploy model."),
+    as_json: bool = typer.Option(False, "--json", help="Print {machine, matmul_peak_gflops, rows} as JSON."),
 ) -> None:
-    """Median latency (ms), peak memory and size of artifacts beside PyTorch eager, same input."""
+    """Median latency (ms), achieved GFLOP/s, peak memory and size of artifacts beside PyTorch
+    eager (deploy and training form) and ONNX Runtime, same input, each in its own process."""
     from convert.manifest import read_manifest
+    from validate.bench import MATMUL_N
     from validate.bench import bench as run_bench
 
     for a in artifacts:
         read_manifest(a)  # one-line error on a bad artifact before timing anything
     forms = ("deploy", "training") if training_form else ("deploy",)
     with err.status("benchmarking (each measurement in its own process)"):
-        rows = run_bench(artifacts, threads, runs, warmup, forms)
+        result = run_bench(artifacts, threads, runs, warmup, forms, onnx)
     if as_json:
-        print(json.dumps(rows, indent=2))
+        print(json.dumps(result, indent=2))
         return
-    table = Table(title="pocketsr bench (median of runs; ratios vs the fp32 artifact, same model and threads)")
-    for col in ("artifact / runtime", "threads", "median ms", "min–max ms", "vs fp32 TFLite", "peak RSS MB", "size"):
-        table.add_column(col)
-    base = {(r["model"], r["threads"]): r["median_ms"] for r in rows
-            if r["kind"] == "litert" and r["precision"] == "fp32"}
+    rows, m, peak = result["rows"], result["machine"], result["matmul_peak_gflops"]
+    versions = ", ".join(f"{d} {m[d]}" for d in ("torch", "onnxruntime", "ai-edge-litert") if m.get(d))
+    peaks = ", ".join(f"{t} thread{'s' if t != '1' else ''} {g:.0f}" for t, g in peak.items())
+    work = "; ".join(sorted({f"{r['model']} {r['form']} {r['input'][0]}x{r['input'][1]}: {r['gmacs']:.2f}"
+                             for r in rows}))
+    int8 = (" int8 rows: equivalent fp32 GFLOP/s (the fp32 graph's MACs)."
+            if any("int8" in str(r["precision"]) for r in rows) else "")
+    table = Table(title=f"pocketsr bench (median of {runs} runs after {warmup} warm-up; ratios > 1 = "
+                        "faster, same model, input and threads)")
+    for col in ("artifact / runtime", "threads", "vs torch deploy", "vs fp32 TFLite", "median ms",
+                "min–max ms", "GFLOP/s", "% matmul peak", "peak RSS MB", "size"):
+        table.add_column(col, justify="left" if col == "artifact / runtime" else "right")
+
+    def ratio(v):
+        return f"{v:.2f}x" if v else "—"
     for r in rows:
-        ref = base.get((r["model"], r["threads"]))
-        table.add_row(r["name"], str(r["threads"]), f"{r['median_ms']:.1f}",
-                      f"{r['min_ms']:.1f}–{r['max_ms']:.1f}", f"{ref / r['median_ms']:.2f}x" if ref else "—",
+        table.add_row(r["name"], str(r["threads"]), ratio(r["vs_torch_deploy"]), ratio(r["vs_fp32_tflite"]),
+                      f"{r['median_ms']:.1f}", f"{r['min_ms']:.1f}–{r['max_ms']:.1f}",
+                      f"{r['gflops_per_s']:.1f}", f"{r['pct_of_matmul_peak']:.0f}%",
                       f"{r['peak_rss_mb']:.0f}", _size(r["size_bytes"]) if r["size_bytes"] else "—")
+    out.print(f"{m['cpu']}, {m['logical_cores']} logical cores ({m['usable_cores']} usable); Python "
+              f"{m['python']}, {versions}. Matmul peak (torch.matmul fp32 {MATMUL_N}x{MATMUL_N}; not the "
+              f"CPU's theoretical peak) GFLOP/s: {peaks}. "
+              f"GMAC per inference: {work}.{int8}", soft_wrap=True,
+              markup=False, highlight=False)
     out.print(table)
 
 

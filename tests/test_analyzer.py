@@ -155,7 +155,7 @@ def test_gpu_friendly_conversion_drops_mean_and_keeps_parity(tmp_path, capfd):
     from conftest import PHOTOS, SET5, run_cli
     import json
     code, _, err = run_cli(capfd, "convert", "-m", "lkdn-s", "-p", "fp32", "--input-size", "48x64",
-                           "--gpu-friendly", "-o", tmp_path, "--data", SET5, "--photos", PHOTOS)
+                           "--gpu-friendly", "-o", tmp_path, "--data", SET5, "--photos", PHOTOS, "--no-report")
     assert code == 0, err
     manifest = json.loads((tmp_path / "lkdn-s_x4_48x64_fp32.tflite.json").read_text())
     assert manifest["conversion"]["rewrites"] and "MEAN" not in manifest["gpu_delegate"]["ops"]

@@ -51,6 +51,10 @@ class _no_exit:
 
 def test_convert_validate_eval_upscale_with_artifact(small_artifact, tmp_path, capfd):
     assert small_artifact.is_file() and (small_artifact.parent / "index.json").is_file()
+    # convert ends with the report of the folder (tests/test_report.py checks its content)
+    report = json.loads((small_artifact.parent / "report.json").read_text())
+    assert [r["file"] for r in report["artifacts"]] == [small_artifact.name]
+    assert (small_artifact.parent / "report.html").stat().st_size > 10_000
     code, out, _ = run_cli(capfd, "validate", small_artifact, "--data", SET5, "--photos", PHOTOS, "--json")
     assert code == 0
     (report,) = json.loads(out)
@@ -149,7 +153,7 @@ def test_validate_layers_report(small_artifact, capfd):
 
 def test_convert_dynamic_size(tmp_path, capfd):
     code, out, err = run_cli(capfd, "convert", "-m", "fmen-s", "-p", "fp32", "--dynamic-size", "-o", tmp_path,
-                             "--data", SET5, "--photos", PHOTOS)
+                             "--data", SET5, "--photos", PHOTOS, "--no-report")
     assert code == 0, err
     path = tmp_path / "fmen-s_x4_anysize_fp32.tflite"
     manifest = json.loads((tmp_path / (path.name + ".json")).read_text())

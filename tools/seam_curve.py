@@ -25,9 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from convert.pipeline import conversion_model  # noqa: E402
 from mobile_models import create_model, get_spec  # noqa: E402
 from validate.data import real_photos, to_tensor_array  # noqa: E402
-from validate.metrics import parity  # noqa: E402
 from validate.runners import TorchRunner  # noqa: E402
-from validate.tiling import receptive_field_radius, run_image  # noqa: E402
+from validate.tiling import receptive_field_radius, seam_curve  # noqa: E402
 
 TILE = (180, 320)
 
@@ -39,22 +38,11 @@ def curve(name: str, overlaps=None, threads: int = 2):
     overlaps = overlaps or sorted({0, 1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48, radius // 2, radius} - {o for o in range(radius + 1, 999)})
     runner = TorchRunner(model, spec.scale, threads)
     photos = real_photos(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "real_world" / "photos")
-    wholes = []
-    for _, img in photos:
-        x = to_tensor_array(img)
-        wholes.append((x, runner(x)))
-    rows = []
-    for o in overlaps:
-        o_eff = min(o, (min(TILE) - 1) // 2)
-        worst = {"psnr_db": float("inf"), "max_abs": 0.0, "changed_8bit": 0.0}
-        for x, whole in wholes:
-            tiled = run_image(runner, x, spec.scale, TILE, o_eff)
-            p = parity(tiled, whole)
-            worst = {"psnr_db": min(worst["psnr_db"], p["psnr_db"]), "max_abs": max(worst["max_abs"], p["max_abs"]),
-                     "changed_8bit": max(worst["changed_8bit"], p["changed_8bit"])}
-        rows.append({"overlap": o_eff, **worst})
-        print(f"{name} overlap {o_eff:3d}: worst PSNR {worst['psnr_db']:.2f} dB, max-abs {worst['max_abs']:.2e}, "
-              f"8-bit changed {100 * worst['changed_8bit']:.4f} %", flush=True)
+    rows = seam_curve(runner, spec.scale, [to_tensor_array(img) for _, img in photos], TILE, overlaps)
+    for r in rows:
+        db = "identical" if r["psnr_db"] is None else f"{r['psnr_db']:.2f} dB"
+        print(f"{name} overlap {r['overlap']:3d}: worst PSNR {db}, max-abs {r['max_abs']:.2e}, "
+              f"8-bit changed {100 * r['changed_8bit']:.4f} %", flush=True)
     return {"model": name, "radius": radius, "tile": list(TILE), "images": [n for n, _ in photos], "rows": rows}
 
 

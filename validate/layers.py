@@ -781,6 +781,21 @@ def _summarize(layers: List[Dict], jump_db: float, ceiling_db: float) -> Dict:
 _WEIGHT_SUFFIX = re.compile(r"(_to_fp16)?(_quantized|_palettized|_dequantized)?$")
 
 
+def artifact_layer_report(path, manifest: Dict, validator, count: int = 2, threads: int = 2) -> Dict:
+    """:func:`layer_report` of an artifact against the PyTorch model its manifest names, on the
+    first ``count`` real-photo parity crops of ``validator`` (:class:`validate.validator.Validator`,
+    which caches reference models and crops across artifacts) at the artifact's input size."""
+    from convert.pipeline import conversion_model
+
+    from .runners import open_artifact
+    from .validator import DYNAMIC_PARITY_SIZE
+
+    size = open_artifact(path, threads=threads).input_size or DYNAMIC_PARITY_SIZE
+    images = [x for _, x in validator.parity_inputs(size)][:count]
+    model, _ = conversion_model(validator.reference(manifest).model)
+    return layer_report(path, model, images, threads=threads)
+
+
 def coreml_layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndarray],
                         threads: int = 2, jump_db: float = JUMP_DB, ceiling_db: float = CEILING_DB) -> Dict:
     """:func:`layer_report` for a Core ML package, run by :class:`validate.mil_executor.MILExecutor`

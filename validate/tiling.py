@@ -374,3 +374,41 @@ def model_radius(name: Optional[str]) -> int:
         raise ValueError("a model name is needed")
     spec = get_spec(name)
     return receptive_field_radius(create_model(spec.name, "deploy", pretrained=False).fold_pixel_range(), spec.scale)
+
+
+def seam_curve(run: Callable[[np.ndarray], np.ndarray], scale: int, images, tile: Tuple[int, int],
+               overlaps, two_by_two: bool = False) -> List[Dict]:
+    """Seam error vs overlap: for each overlap (LR pixels, capped by :func:`usable_overlap`), the
+    tiled output of ``run`` with ``tile``-sized tiles against its whole-image output.
+
+    Args:
+        run: any-size runner, ``(1, 3, H, W)`` float32 [0, 1] -> ``(1, 3, H*s, W*s)``.
+        images: ``(1, 3, H, W)`` float32 [0, 1] arrays (real photos).
+        two_by_two: instead of the whole images, their centre ``(2t_h - 2o) x (2t_w - 2o)``
+            region for each overlap ``o`` (edge-replicated if the photo is smaller): exactly
+            2x2 tiles whose seams see exactly ``o`` pixels of context — the worst case of a
+            tiling, at a cost of a few tile inferences per overlap whatever the tile size.
+
+    Returns:
+        ``[{"overlap", "psnr_db", "max_abs", "changed_8bit"}]`` with the worst value over the
+        images (PSNR of float outputs, peak 1; ``None`` when tiled and whole are identical;
+        ``changed_8bit`` a fraction).
+    """
+    from .metrics import parity
+
+    def region(x: np.ndarray, o: int) -> np.ndarray:
+        h, w = 2 * tile[0] - 2 * o, 2 * tile[1] - 2 * o
+        x = np.pad(x, ((0, 0), (0, 0), (0, max(0, h - x.shape[2])), (0, max(0, w - x.shape[3]))), mode="edge")
+        y0, x0 = (x.shape[2] - h) // 2, (x.shape[3] - w) // 2
+        return np.ascontiguousarray(x[:, :, y0:y0 + h, x0:x0 + w])
+
+    wholes = None if two_by_two else [(x, run(x)) for x in images]
+    rows = []
+    for o in overlaps:
+        o = usable_overlap(o, tile)
+        pairs = wholes or [(r, run(r)) for r in (region(x, o) for x in images)]
+        ps = [parity(run_image(run, x, scale, tile, o), whole) for x, whole in pairs]
+        worst = min(p["psnr_db"] for p in ps)
+        rows.append({"overlap": o, "psnr_db": worst if math.isfinite(worst) else None,
+                     "max_abs": max(p["max_abs"] for p in ps), "changed_8bit": max(p["changed_8bit"] for p in ps)})
+    return rows

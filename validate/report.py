@@ -1,0 +1,462 @@
+"""The conversion report: one self-contained page per artifact folder (``report.html``, images
+embedded, opens offline) and the same data as ``report.json``.
+
+What it holds, for every artifact listed in the folder's ``index.json`` (manifests written and
+validated by ``pocketsr convert`` / ``pocketsr validate``):
+
+* **the matrix** — model × target × precision: size, parity vs PyTorch on real photos (PSNR,
+  max-abs, % of 8-bit values changed), Set5/Set14 Y-PSNR/SSIM and Δ vs PyTorch fp32 on the
+  identical canvas, gate verdict, GPU-delegate verdict (TFLite), float16 headroom (Core ML) and
+  latency on this machine (TFLite only: Core ML runs on Apple hardware);
+* **plots** (matplotlib) — quality vs latency per model with the Pareto front, size per
+  precision, seam error vs tile overlap (:func:`validate.tiling.seam_curve`);
+* **image comparisons** — per model, crops of real photos upscaled by bicubic, PyTorch and each
+  artifact, each with an amplified |artifact − PyTorch| heat map;
+* **layer divergence** for every artifact that failed its gate (:func:`validate.layers.
+  artifact_layer_report`).
+
+Latency here is a quick context figure (median of a few runs in a fresh process, see
+:func:`validate.bench.run_isolated`); ``pocketsr bench`` is the benchmark.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from convert.manifest import INDEX_NAME, atomic_path, read_manifest, tool_versions, utc_now, write_json
+from pocketsr.errors import InputError
+
+REPORT_HTML = "report.html"
+REPORT_JSON = "report.json"
+REPORT_SCHEMA = 1
+#: |artifact - torch| that maps to the top of the heat-map colour scale, in 8-bit levels
+HEAT_FULL_SCALE = 4.0
+#: side of the square HR crop shown in the image comparisons, in HR pixels
+CROP = 128
+#: overlaps (LR pixels) of the seam curve, besides the radius itself
+SEAM_OVERLAPS = (0, 2, 4, 8, 12, 16, 24, 32, 48)
+#: real photos in the seam curve
+SEAM_IMAGES = 2
+
+
+def _b64_png(img: np.ndarray) -> str:
+    """``(H, W, 3)`` uint8 -> ``data:image/png;base64,...``."""
+    from PIL import Image
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, format="PNG", optimize=True)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _b64_figure(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+def _finite(v: Optional[float]) -> Optional[float]:
+    """JSON-safe float: ``inf`` (identical outputs) and NaN become None."""
+    return None if v is None or not math.isfinite(v) else float(v)
+
+
+# -- the matrix -------------------------------------------------------------------------------
+def _gpu_verdict(manifest: Dict) -> Optional[str]:
+    g = manifest.get("gpu_delegate")
+    if not g:
+        return None
+    if g.get("compatible"):
+        return "yes" + (f" ({len(g['warnings'])} warnings)" if g.get("warnings") else "")
+    ops = sorted({r["op"] for r in g.get("incompatible_ops", [])})
+    return f"no: {', '.join(ops[:3])}{', …' if len(ops) > 3 else ''} ({len(ops)} op types)"
+
+
+def matrix_row(manifest: Dict, latency: Optional[Dict]) -> Dict:
+    """One row of the report matrix from an artifact manifest (validated or not).
+
+    Returns a flat dict: ``file, model, title, target, precision, size_bytes, input_hw,
+    parity_psnr_db, parity_max_abs, changed_8bit_pct, benchmarks{dataset: {psnr_y, ssim_y,
+    torch_psnr_y, torch_ssim_y, delta_db}}, passed (None: not validated or no gate),
+    report_only, failures, gpu_delegate, fp16_peak{max_abs, ratio_to_fp16_max, passed},
+    latency{median_ms, min_ms, max_ms, threads, runs} | None``. dB values that are infinite
+    (identical outputs) are None.
+    """
+    v = manifest.get("validation") or {}
+    parity = v.get("parity") or {}
+    benches = {}
+    for b in v.get("benchmarks", []):
+        benches[b["dataset"]] = {"psnr_y": b["psnr_y"], "ssim_y": b["ssim_y"],
+                                 "torch_psnr_y": b.get("torch_canvas_psnr_y"),
+                                 "torch_ssim_y": b.get("torch_canvas_ssim_y"),
+                                 "delta_db": b.get("conversion_delta_db")}
+    head = v.get("fp16_headroom") or {}
+    shape = manifest["input"]["shape"]
+    hw = [shape[1], shape[2]] if manifest["input"].get("layout") == "NHWC" else [shape[2], shape[3]]
+    return {
+        "file": manifest["file"], "model": manifest["model"], "title": manifest.get("title", manifest["model"]),
+        "target": manifest["target"], "precision": manifest["precision"], "size_bytes": manifest["size_bytes"],
+        "input_hw": hw if min(hw) > 0 else None,
+        "parity_psnr_db": _finite(parity.get("psnr_db")), "parity_max_abs": parity.get("max_abs"),
+        "changed_8bit_pct": None if parity.get("changed_8bit") is None else 100.0 * parity["changed_8bit"],
+        "benchmarks": benches,
+        "passed": v.get("passed") if v else None,
+        "report_only": bool((v.get("gate") or {}).get("report_only")),
+        "failures": list(v.get("failures", [])),
+        "gpu_delegate": _gpu_verdict(manifest),
+        "fp16_peak": ({"max_abs": head.get("max_abs"), "ratio_to_fp16_max": head.get("ratio_to_fp16_max"),
+                       "passed": head.get("passed")} if head.get("checked") else None),
+        "latency": latency,
+    }
+
+
+#: display order of precisions (unknown ones last, alphabetically)
+PRECISION_ORDER = ("fp32", "fp16", "int8-weights", "int8-dynamic", "int8-full", "w8a8",
+                   "palettized-6bit", "palettized-4bit")
+
+
+def _row_order(row: Dict):
+    p = row["precision"]
+    rank = PRECISION_ORDER.index(p) if p in PRECISION_ORDER else len(PRECISION_ORDER)
+    return (row["model"], row["target"], rank, p, row["file"])
+
+
+def pareto_front(points: Sequence[Tuple[float, float]]) -> List[int]:
+    """Indices of the points no other point beats on both axes — lower x (latency) and higher
+    y (quality) — ordered by x. Ties on x keep the higher y only."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], -math.inf
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def _quality_dataset(rows: Sequence[Dict]) -> Optional[str]:
+    names = {d for r in rows for d in r["benchmarks"]}
+    return next((d for d in ("Set14", "Set5") if d in names), sorted(names)[0] if names else None)
+
+
+def recommendations(rows: Sequence[Dict]) -> List[Dict]:
+    """Per model and target, among artifacts that passed a (non report-only) gate: the fastest
+    (by measured latency, TFLite) and the smallest. ``[{"model", "target", "fastest", "smallest"}]``
+    (file names or None)."""
+    out = []
+    for key in sorted({(r["model"], r["target"]) for r in rows}):
+        ok = [r for r in rows if (r["model"], r["target"]) == key and r["passed"] and not r["report_only"]]
+        timed = [r for r in ok if r["latency"]]
+        out.append({"model": key[0], "target": key[1],
+                    "fastest": min(timed, key=lambda r: r["latency"]["median_ms"])["file"] if timed else None,
+                    "smallest": min(ok, key=lambda r: r["size_bytes"])["file"] if ok else None})
+    return out
+
+
+# -- plots ------------------------------------------------------------------------------------
+def _figure(ncols: int, width: float = 5.2, height: float = 3.8):
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(width * ncols, height))
+    return fig, [fig.add_subplot(1, ncols, i + 1) for i in range(ncols)]
+
+
+def plot_quality_latency(rows: Sequence[Dict], torch_latency: Dict[str, Dict]) -> Optional[str]:
+    """Per model: benchmark ΔY-PSNR vs PyTorch fp32 (dB, the conversion error on the identical
+    canvas) against median latency (TFLite artifacts; PyTorch eager deploy form as a star at
+    0 dB), Pareto front (faster and better) drawn; a data URI, or None without timed artifacts
+    or benchmark data."""
+    dataset = _quality_dataset(rows)
+    models = sorted({r["model"] for r in rows if r["latency"] and dataset in r["benchmarks"]})
+    if not dataset or not models:
+        return None
+    fig, axes = _figure(len(models))
+    for ax, model in zip(axes, models):
+        pts = [r for r in rows if r["model"] == model and r["latency"] and dataset in r["benchmarks"]
+               and r["benchmarks"][dataset].get("delta_db") is not None]
+        xy = [(r["latency"]["median_ms"], r["benchmarks"][dataset]["delta_db"]) for r in pts]
+        front = pareto_front(xy)
+        for i, (r, (x, y)) in enumerate(zip(pts, xy)):
+            ax.scatter([x], [y], s=60 if i in front else 30, marker="o", zorder=3,
+                       color="#d62728" if r["passed"] is False else ("#1f77b4" if i in front else "#7f7f7f"))
+            ax.annotate(r["precision"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+        fx = sorted(xy[i] for i in front)
+        ax.plot([p[0] for p in fx], [p[1] for p in fx], "-", color="#1f77b4", lw=1, zorder=2,
+                label="Pareto front (blue; red = failed gate)")
+        t = torch_latency.get(model)
+        if t:
+            ax.scatter([t["median_ms"]], [0.0], marker="*", s=140, color="#2ca02c", zorder=3,
+                       label="PyTorch eager, deploy form (fp32)")
+        ax.axhline(0.0, color="#999999", lw=0.8)
+        ax.set_xscale("log")  # reference-kernel artifacts (int8-full on CPU) are 10-50x slower
+        ax.ticklabel_format(axis="y", useOffset=False)
+        ax.set_title(f"{pts[0]['title'] if pts else model}: quality vs latency")
+        ax.set_xlabel(f"median latency, ms ({(pts or rows)[0]['latency']['threads']} threads, this machine)")
+        ax.set_ylabel(f"Δ{dataset} Y-PSNR vs PyTorch fp32, dB")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8, loc="best")
+    return _b64_figure(fig)
+
+
+def plot_sizes(rows: Sequence[Dict]) -> Optional[str]:
+    """Grouped bars: artifact size (KiB) per precision, one bar per model and target."""
+    if not rows:
+        return None
+    precisions = list(dict.fromkeys(r["precision"] for r in sorted(rows, key=lambda r: -r["size_bytes"])))
+    groups = sorted({(r["model"], r["target"]) for r in rows})
+    fig, (ax,) = _figure(1, width=max(6.0, 1.1 * len(precisions) + 2))
+    width = 0.8 / len(groups)
+    for g, (model, target) in enumerate(groups):
+        sizes = {r["precision"]: r["size_bytes"] / 1024 for r in rows if (r["model"], r["target"]) == (model, target)}
+        xs = [i + (g - (len(groups) - 1) / 2) * width for i, p in enumerate(precisions) if p in sizes]
+        bars = ax.bar(xs, [sizes[p] for p in precisions if p in sizes], width, label=f"{model} {target}")
+        ax.bar_label(bars, fmt="%.0f", fontsize=7)
+    ax.set_xticks(range(len(precisions)), precisions, rotation=20)
+    ax.set_ylabel("size, KiB")
+    ax.set_title("Artifact size per precision")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    return _b64_figure(fig)
+
+
+def plot_seam(curves: Sequence[Dict]) -> Optional[str]:
+    """Seam error vs overlap per model: worst-image PSNR of tiled vs whole-image output;
+    identical outputs (infinite PSNR) are drawn at the top edge as triangles."""
+    if not curves:
+        return None
+    fig, (ax,) = _figure(1, width=6.5)
+    finite = [r["psnr_db"] for c in curves for r in c["rows"] if r["psnr_db"] is not None]
+    top = (max(finite) if finite else 100.0) + 10
+    for c in curves:
+        xs = [r["overlap"] for r in c["rows"]]
+        ys = [r["psnr_db"] if r["psnr_db"] is not None else top for r in c["rows"]]
+        (line,) = ax.plot(xs, ys, "o-", label=f"{c.get('title', c['model'])} (radius {c['radius']})")
+        ax.axvline(c["radius"], color=line.get_color(), ls=":", lw=1)
+        inf = [(x, top) for x, r in zip(xs, c["rows"]) if r["psnr_db"] is None]
+        if inf:
+            ax.scatter(*zip(*inf), marker="^", color=line.get_color(), zorder=3)
+    ax.axhline(60, color="#999999", ls="--", lw=1, label="60 dB")
+    ax.set_xlabel("tile overlap, LR pixels (dotted: receptive-field radius)")
+    ax.set_ylabel("tiled vs whole image, worst PSNR (dB)")
+    ax.set_title("Seam error vs overlap (PyTorch fp32, real photos)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _b64_figure(fig)
+
+
+# -- images -----------------------------------------------------------------------------------
+def _detail_window(img: np.ndarray, size: int) -> Tuple[int, int]:
+    """Top-left ``(y, x)`` of the ``size``-square window of an ``(H, W, 3)`` image with the most
+    gradient energy (where quantization error is easiest to see)."""
+    g = img.astype(np.float32).mean(axis=2)
+    e = np.abs(np.diff(g, axis=0))[:, :-1] + np.abs(np.diff(g, axis=1))[:-1, :]
+    h, w = e.shape
+    if h < size or w < size:
+        return 0, 0
+    c = np.pad(e, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    sums = c[size:, size:] - c[:-size, size:] - c[size:, :-size] + c[:-size, :-size]
+    y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    return int(y), int(x)
+
+
+def heat_map(diff: np.ndarray, full_scale: float = HEAT_FULL_SCALE) -> np.ndarray:
+    """``(H, W, 3)`` float |difference| in [0, 1] units -> ``(H, W, 3)`` uint8 'magma' image of
+    the per-pixel channel mean, ``full_scale`` 8-bit levels mapping to the top of the scale."""
+    from matplotlib import colormaps
+    level = np.clip(diff.mean(axis=2) * 255.0 / full_scale, 0.0, 1.0)
+    return (colormaps["magma"](level)[..., :3] * 255.0 + 0.5).astype(np.uint8)
+
+
+def _bicubic(lr: np.ndarray, scale: int) -> np.ndarray:
+    from PIL import Image
+    h, w = lr.shape[:2]
+    return np.asarray(Image.fromarray(lr).resize((w * scale, h * scale), Image.BICUBIC))
+
+
+def image_comparisons(groups: Dict[str, List[Tuple[Path, Dict]]], validator, images: int,
+                      threads: int, step: Callable[[str], None]) -> List[Dict]:
+    """Per model and real photo: the LR centre crop at the artifacts' input size, upscaled by
+    bicubic, PyTorch (deploy, fp32) and every artifact of that model; the ``CROP``-square HR
+    window with the most detail is shown. Returns ``[{"model", "image", "window": [y, x, size],
+    "panels": [{"label", "png", "heat_png" | None, "psnr_db" | None, "max_abs" | None}]}]``
+    (``psnr_db``/``max_abs`` of the whole SR output vs PyTorch, float, peak 1)."""
+    from .data import crops, from_tensor_array, real_photos, to_tensor_array
+    from .metrics import parity
+    from .runners import open_artifact
+    from .validator import DYNAMIC_PARITY_SIZE
+
+    photos = real_photos(validator.photos_dir)[:images]
+    out = []
+    for model, items in groups.items():
+        runners = [(p, m, open_artifact(p, threads=threads)) for p, m in items]
+        size = next((r.input_size for _, _, r in runners if r.input_size), DYNAMIC_PARITY_SIZE)
+        ref = validator.reference(items[0][1])
+        scale = items[0][1]["scale"]
+        for name, photo in photos:
+            step(f"image comparison {model} {name}")
+            lr = crops(photo, tuple(size), 1, np.random.default_rng(0))[0]
+            x = to_tensor_array(lr)
+            torch_out = ref(x)
+            torch_u8 = from_tensor_array(torch_out)
+            y, xw = _detail_window(torch_u8, CROP)
+            win = (slice(y, y + CROP), slice(xw, xw + CROP))
+            panels = [{"label": "bicubic", "png": _b64_png(_bicubic(lr, scale)[win]), "heat_png": None,
+                       "psnr_db": None, "max_abs": None},
+                      {"label": "PyTorch fp32 (reference)", "png": _b64_png(torch_u8[win]), "heat_png": None,
+                       "psnr_db": None, "max_abs": None}]
+            for path, manifest, runner in runners:
+                sr = runner(x)
+                p = parity(sr, torch_out)
+                diff = np.abs(np.clip(sr, 0, 1) - np.clip(torch_out, 0, 1))[0].transpose(1, 2, 0)
+                panels.append({"label": f"{manifest['target']} {manifest['precision']}", "file": manifest["file"],
+                               "png": _b64_png(from_tensor_array(sr)[win]),
+                               "heat_png": _b64_png(heat_map(diff[win])),
+                               "psnr_db": _finite(p["psnr_db"]), "max_abs": p["max_abs"]})
+            out.append({"model": model, "title": items[0][1].get("title", model), "image": name, "lr_size": list(size), "window": [y, xw, CROP],
+                        "panels": panels})
+    return out
+
+
+# -- collection -------------------------------------------------------------------------------
+def _artifacts(folder: Path) -> List[Tuple[Path, Dict]]:
+    index = folder / INDEX_NAME
+    if not index.is_file():
+        raise InputError(f"{folder} has no {INDEX_NAME}: not a pocketsr artifact folder (run pocketsr convert -o {folder})")
+    entries = json.loads(index.read_text()).get("artifacts", [])
+    if not entries:
+        raise InputError(f"{index} lists no artifacts")
+    return [(folder / e["file"], read_manifest(folder / e["file"])) for e in entries]
+
+
+def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, latency_runs: int = 5,
+            latency_warmup: int = 1, images: int = 2, seam: bool = True,
+            step: Optional[Callable[[str], None]] = None) -> Dict:
+    """Measure and gather everything the report shows (the content of ``report.json``, plus
+    the embedded images under keys ending in ``png``, which :func:`write_report` strips from
+    the JSON).
+
+    Args:
+        folder: an artifact folder with ``index.json`` (written by ``pocketsr convert``).
+        photos: real photos for the comparisons and layer reports (default: the validator's).
+        threads: CPU threads for every runtime.
+        latency_runs, latency_warmup: timed and untimed runs per latency figure (0 runs: skip).
+        images: real photos in the image comparisons (0: none).
+        seam: compute the seam-error curve (PyTorch, a few seconds per overlap).
+
+    Raises:
+        InputError: not an artifact folder; ArtifactError: a manifest does not match its artifact.
+    """
+    from .bench import machine, run_isolated
+    from .layers import artifact_layer_report
+    from .tiling import receptive_field_radius, seam_curve
+    from .validator import DYNAMIC_PARITY_SIZE, Validator
+
+    step = step or (lambda _msg: None)
+    folder = Path(folder)
+    items = _artifacts(folder)
+    validator = Validator((), photos, threads=threads)
+    latencies: Dict[str, Optional[Dict]] = {}
+    torch_latency: Dict[str, Dict] = {}
+    for path, m in items:
+        latencies[m["file"]] = None
+        if latency_runs and m["target"] == "tflite":
+            step(f"timing {m['file']}")
+            r = run_isolated("artifact", str(path), threads, latency_runs, latency_warmup)
+            latencies[m["file"]] = {**r, "threads": threads}
+            if m["model"] not in torch_latency:
+                step(f"timing {m['model']} PyTorch eager")
+                torch_latency[m["model"]] = {**run_isolated("torch", m["model"], threads, latency_runs,
+                                                            latency_warmup, r["input"]), "threads": threads}
+    rows = sorted((matrix_row(m, latencies[m["file"]]) for _, m in items), key=_row_order)
+
+    groups: Dict[str, List[Tuple[Path, Dict]]] = {}
+    for path, m in items:
+        groups.setdefault(m["model"], []).append((path, m))
+    curves = []
+    if seam:
+        from mobile_models import get_spec
+        from convert.pipeline import conversion_model
+        from .data import real_photos, to_tensor_array
+        from .runners import TorchRunner
+        for model, group in groups.items():
+            step(f"seam curve {model}")
+            spec = get_spec(model)
+            tile = next((tuple(r["input_hw"]) for r in rows if r["model"] == model and r["input_hw"]),
+                        DYNAMIC_PARITY_SIZE)
+            net, _ = conversion_model(validator.reference(group[0][1]).model)
+            radius = receptive_field_radius(net, spec.scale)
+            overlaps = sorted({o for o in (*SEAM_OVERLAPS, radius) if o <= radius})
+            # 2x2 tiles per overlap, seams with exactly o pixels of context (the worst case)
+            photos_ = sorted(real_photos(validator.photos_dir), key=lambda p: p[1].shape[0] * p[1].shape[1])[-SEAM_IMAGES:]
+            xs = [to_tensor_array(img) for _, img in photos_]
+            rows_ = seam_curve(TorchRunner(net, spec.scale, threads), spec.scale, xs, tile, overlaps, two_by_two=True)
+            curves.append({"model": model, "title": group[0][1].get("title", model), "radius": radius,
+                           "tile": list(tile), "images": [n for n, _ in photos_], "rows": rows_})
+    comparisons = image_comparisons(groups, validator, images, threads, step) if images else []
+    divergence = []
+    for path, m in items:
+        v = m.get("validation") or {}
+        if v.get("passed") is False:
+            step(f"layer divergence {m['file']}")
+            rep = artifact_layer_report(path, m, validator, count=2, threads=threads)
+            layers = rep["layers"]
+            pick = ([rep["first_jump"]] if rep.get("first_jump") is not None else []) + \
+                [i for i in rep.get("most_sensitive", []) if i != rep.get("first_jump")]
+            if not pick:  # error spread evenly (no jump, no layer below the ceiling): lowest SNR
+                pick = [r["index"] for r in sorted(layers, key=lambda r: r["snr_db"])[:5]]
+            divergence.append({"file": m["file"], "failures": v.get("failures", []),
+                               "first_jump": rep.get("first_jump"), "definition": rep.get("definition"),
+                               "most_sensitive": rep.get("most_sensitive", []),
+                               "layers": [{k: (_finite(layers[i].get(k)) if k.endswith("_db") else layers[i].get(k))
+                                           for k in ("index", "module", "op", "torch_op", "dtype", "snr_db",
+                                                     "drop_db", "local_snr_db")} for i in pick]})
+    return {
+        "report": "pocketsr conversion report", "schema_version": REPORT_SCHEMA, "created": utc_now(),
+        "folder": str(folder.resolve()), "machine": machine(), "tools": tool_versions([]),
+        "latency_method": {"threads": threads, "runs": latency_runs, "warmup": latency_warmup,
+                           "statistic": "median (min, max) in ms, each runtime in a fresh process",
+                           "note": "context only; pocketsr bench is the benchmark"},
+        "quality_dataset": _quality_dataset(rows),
+        "artifacts": rows, "torch_latency": torch_latency, "recommendations": recommendations(rows),
+        "seam_curves": curves, "comparisons": comparisons, "divergence": divergence,
+        "heat_full_scale_levels": HEAT_FULL_SCALE,
+    }
+
+
+def _strip_images(data):
+    if isinstance(data, dict):
+        return {k: _strip_images(v) for k, v in data.items() if not k.endswith("png")}
+    if isinstance(data, list):
+        return [_strip_images(v) for v in data]
+    return data
+
+
+def render_html(data: Dict, plots: Dict[str, Optional[str]]) -> str:
+    """The report page (Jinja2 template ``validate/templates/report.html.j2``, autoescaped)."""
+    from jinja2 import Environment, PackageLoader, select_autoescape
+    env = Environment(loader=PackageLoader("validate", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env.filters["db"] = lambda v: "∞" if v is None else f"{v:.2f}"
+    env.filters["kib"] = lambda v: f"{v / 1024:.0f} KiB"
+    env.filters["sgn"] = lambda v: "—" if v is None else f"{v:+.4f}"
+    names = {ds for r in data["artifacts"] for ds in r["benchmarks"]}
+    datasets = [n for n in ("Set5", "Set14") if n in names] + sorted(names - {"Set5", "Set14"})
+    overlaps = sorted({r["overlap"] for c in data["seam_curves"] for r in c["rows"]})
+    seam = [{**c, "by_overlap": {r["overlap"]: r for r in c["rows"]}} for c in data["seam_curves"]]
+    return env.get_template("report.html.j2").render(d=data, plots=plots, datasets=datasets,
+                                                     seam=seam, seam_overlaps=overlaps)
+
+
+def write_report(folder: Path, **options) -> Tuple[Path, Path]:
+    """Collect (:func:`collect`, same options), plot and write ``report.html`` and
+    ``report.json`` into ``folder`` atomically. Returns their paths."""
+    folder = Path(folder)
+    data = collect(folder, **options)
+    plots = {"quality_latency": plot_quality_latency(data["artifacts"], data["torch_latency"]),
+             "sizes": plot_sizes(data["artifacts"]), "seam": plot_seam(data["seam_curves"])}
+    html = render_html(data, plots)
+    with atomic_path(folder / REPORT_HTML) as tmp:
+        tmp.write_text(html, encoding="utf-8")
+    write_json(folder / REPORT_JSON, {**_strip_images(data), "plots": sorted(k for k, v in plots.items() if v)})
+    return folder / REPORT_HTML, folder / REPORT_JSON
