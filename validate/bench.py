@@ -14,7 +14,8 @@ i.e. what a desktop user would run instead of LiteRT.
 Compute context: every row carries the model's multiply-accumulates per inference
 (:func:`mobile_models.count_macs`), the achieved GFLOP/s (2 * MACs / median time; for int8
 artifacts an "equivalent fp32" rate, since the MACs are the fp32 graph's) and that rate as a
-percentage of this machine's fp32 matmul rate (2048x2048 ``torch.matmul``, same thread count).
+percentage of this machine's fp32 matmul rate (2048x2048, the fastest of PyTorch, NumPy and
+LiteRT/XNNPACK, same thread count).
 That reference is what PyTorch's BLAS reaches, not the CPU's theoretical peak: runtimes with
 better-tuned kernels (XNNPACK, MLAS) can exceed 100 % (e.g. on AMD Zen, where MKL does not use
 AVX-512).
@@ -136,10 +137,31 @@ def export_onnx(deploy, input_hw: Sequence[int], path: Path) -> Path:
     return path
 
 
-def _matmul_gflops(threads: int, runs: int, warmup: int) -> Dict:
-    """fp32 ``MATMUL_N``-square matmul throughput with ``threads`` threads: the faster of
-    PyTorch's and NumPy's BLAS (their kernels differ by CPU; neither is the theoretical peak,
-    and XNNPACK's convolution kernels can beat both)."""
+def export_matmul_tflite(path: Path) -> Path:
+    """A LiteRT model of one fp32 ``MATMUL_N``-square matmul (input ``x``, constant weight), so
+    the matmul reference is also measured with XNNPACK's kernels, the ones artifacts use."""
+    import torch
+
+    from convert.base import captured_output
+
+    class MatMul(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.rand(MATMUL_N, MATMUL_N, generator=torch.Generator().manual_seed(0)))
+
+        def forward(self, x):
+            return torch.matmul(x, self.w)
+
+    with captured_output("litert-torch conversion (matmul reference)"):
+        import litert_torch
+        litert_torch.convert(MatMul().eval(), (torch.rand(MATMUL_N, MATMUL_N),)).export(str(path))
+    return Path(path)
+
+
+def _matmul_gflops(threads: int, runs: int, warmup: int, tflite: Optional[str] = None) -> Dict:
+    """fp32 ``MATMUL_N``-square matmul throughput with ``threads`` threads: the fastest of
+    PyTorch's and NumPy's BLAS and (given ``tflite``, :func:`export_matmul_tflite`) LiteRT's
+    XNNPACK. A measured reference, not the CPU's theoretical peak."""
     import numpy as np
     import torch
     from threadpoolctl import threadpool_limits
@@ -153,6 +175,16 @@ def _matmul_gflops(threads: int, runs: int, warmup: int) -> Dict:
     an, bn = a.numpy(), b.numpy()
     with threadpool_limits(limits=threads):
         by["numpy"] = time_runs(lambda _: np.matmul(an, bn), None, runs, warmup)
+    if tflite:
+        from validate.runners import _litert_interpreter
+        interp = _litert_interpreter()(model_path=tflite, num_threads=threads)
+        interp.allocate_tensors()
+        idx = interp.get_input_details()[0]["index"]
+
+        def litert(_):
+            interp.set_tensor(idx, an)
+            interp.invoke()
+        by["litert"] = time_runs(litert, None, runs, warmup)
     best = min(by, key=lambda k: by[k]["median_ms"])
     result = {**by[best], "library": best,
               "by_library_gflops": {k: 2.0 * MATMUL_N ** 3 / (v["median_ms"] / 1000.0) / 1e9 for k, v in by.items()}}
@@ -166,7 +198,8 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
 
     ``kind``: ``artifact`` (``what`` = artifact path), ``torch`` (``what`` = registry model,
     ``size`` = LR ``(h, w)``, ``form`` training/deploy), ``onnxruntime`` (``what`` = fixed-shape
-    ``.onnx`` path) or ``matmul`` (fp32 ``MATMUL_N`` square matmul; ``what`` is ignored).
+    ``.onnx`` path) or ``matmul`` (fp32 ``MATMUL_N`` square matmul by PyTorch and NumPy, and by
+    LiteRT when ``what`` is ``"litert"``).
 
     Returns ``{"median_ms", "min_ms", "max_ms", "runs", "peak_rss_mb", "import_rss_mb",
     "input"}``: times in ms; peak resident memory of this process (:func:`peak_rss_mb`) and its
@@ -175,8 +208,13 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
     :mod:`validate.runners` imports); ``input`` = ``[h, w]``. ``matmul`` returns ``{"median_ms",
     "min_ms", "max_ms", "runs", "gflops"}`` instead.
     """
-    if kind == "matmul":
-        return _matmul_gflops(threads, runs, warmup)
+    if kind == "matmul":  # what: "litert" adds XNNPACK (converted here: the child's stdout is not the CLI's)
+        if what != "litert":
+            return _matmul_gflops(threads, runs, warmup)
+        import tempfile
+        with tempfile.TemporaryDirectory(prefix="pocketsr-matmul-") as tmp:
+            ref = export_matmul_tflite(Path(tmp) / "matmul.tflite")
+            return _matmul_gflops(threads, runs, warmup, str(ref))
     if kind == "artifact":
         from validate.runners import open_artifact  # imports torch too (~190 MB resident)
         import_rss = _status_mb("VmRSS")
@@ -300,8 +338,8 @@ def bench(artifacts: Sequence[Path], threads: Sequence[int] = (1, 2), runs: int 
             raise InputError(f"{Path(path).name}: only TFLite artifacts can be timed here; Core ML "
                              "runs on Apple hardware only (the Linux MIL executor checks numerics, "
                              "it is not a runtime; time a package with Xcode's performance report)")
-    peak = {str(t): run_isolated("matmul", str(MATMUL_N), t, MATMUL_RUNS, MATMUL_WARMUP)["gflops"]
-            for t in threads}
+    matmul = {str(t): run_isolated("matmul", "litert", t, MATMUL_RUNS, MATMUL_WARMUP) for t in threads}
+    peak = {t: m["gflops"] for t, m in matmul.items()}
     macs: Dict[Tuple[str, str, Tuple[int, int]], int] = {}
 
     def gmacs(model: str, form: str, size: Tuple[int, int]) -> float:
@@ -345,7 +383,8 @@ def bench(artifacts: Sequence[Path], threads: Sequence[int] = (1, 2), runs: int 
         r["gflops_per_s"] = 2.0 * r["gmacs"] / (r["median_ms"] / 1000.0)
         r["pct_of_matmul_peak"] = 100.0 * r["gflops_per_s"] / peak[str(r["threads"])]
     _add_ratios(rows)
-    return {"machine": machine(), "matmul_peak_gflops": peak, "rows": rows}
+    return {"machine": machine(), "matmul_peak_gflops": peak,
+            "matmul_by_library_gflops": {t: m["by_library_gflops"] for t, m in matmul.items()}, "rows": rows}
 
 
 if __name__ == "__main__":  # worker: kind what threads runs warmup size form
