@@ -377,21 +377,22 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
     curves = []
     if seam:
         from mobile_models import get_spec
-        from convert.pipeline import conversion_model
         from .data import real_photos, to_tensor_array
-        from .runners import TorchRunner
         for model, group in groups.items():
             step(f"seam curve {model}")
             spec = get_spec(model)
             tile = next((tuple(r["input_hw"]) for r in rows if r["model"] == model and r["input_hw"]),
                         DYNAMIC_PARITY_SIZE)
-            net, _ = conversion_model(validator.reference(group[0][1]).model)
-            radius = receptive_field_radius(net, spec.scale)
+            # the validator's deploy model (already loaded): tiled and whole-image runs of the same
+            # function, so the pixel-range folding and fp16 rescaling of the artifacts' graph
+            # (exact, and ~30 s for LKDN-S) are not needed here
+            ref = validator.reference(group[0][1])
+            radius = receptive_field_radius(ref.model, spec.scale)
             overlaps = sorted({o for o in (*SEAM_OVERLAPS, radius) if o <= radius})
             # 2x2 tiles per overlap, seams with exactly o pixels of context (the worst case)
             photos_ = sorted(real_photos(validator.photos_dir), key=lambda p: p[1].shape[0] * p[1].shape[1])[-SEAM_IMAGES:]
             xs = [to_tensor_array(img) for _, img in photos_]
-            rows_ = seam_curve(TorchRunner(net, spec.scale, threads), spec.scale, xs, tile, overlaps, two_by_two=True)
+            rows_ = seam_curve(ref, spec.scale, xs, tile, overlaps, two_by_two=True)
             curves.append({"model": model, "title": group[0][1].get("title", model), "radius": radius,
                            "tile": list(tile), "images": [n for n, _ in photos_], "rows": rows_})
     comparisons = image_comparisons(groups, validator, images, threads, step) if images else []
