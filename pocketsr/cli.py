@@ -118,12 +118,8 @@ def eval_cmd(
 
 
 def _gpu(manifest: dict) -> str:
-    g = manifest.get("gpu_delegate")
-    if not g:
-        return "—"
-    if not g["compatible"]:
-        return "no: " + ", ".join(sorted({r["op"] for r in g["incompatible_ops"]}))[:40]
-    return "yes" + (f" ({len(g['warnings'])} warnings)" if g["warnings"] else "")
+    from validate.report import gpu_verdict
+    return gpu_verdict(manifest) or "—"
 
 
 def _fp16_peak(validation: dict) -> str:

@@ -313,7 +313,8 @@ def bench(artifacts: Sequence[Path], threads: Sequence[int] = (1, 2), runs: int 
     """Benchmark artifacts and, per model and input size, PyTorch eager (given forms; models
     without a training form skip it) and ONNX Runtime on the deploy model (``onnx=True``).
 
-    Returns ``{"machine": machine(), "matmul_peak_gflops": {"<threads>": GFLOP/s}, "rows": [...]}``,
+    Returns ``{"machine": machine(), "matmul_peak_gflops": {"<threads>": GFLOP/s},
+    "matmul_by_library_gflops": {"<threads>": {"torch"|"numpy"|"litert": GFLOP/s}}, "rows": [...]}``,
     rows ``{"name", "kind" ("litert" | "torch" | "onnxruntime"), "model", "precision", "form",
     "size_bytes" (None for non-artifacts), "threads", "median_ms", "min_ms", "max_ms", "runs",
     "peak_rss_mb", "import_rss_mb", "input" ([h, w]), "gmacs" (per inference), "gflops_per_s" (2 * MACs / median),

@@ -66,7 +66,10 @@ def _finite(v: Optional[float]) -> Optional[float]:
 
 
 # -- the matrix -------------------------------------------------------------------------------
-def _gpu_verdict(manifest: Dict) -> Optional[str]:
+def gpu_verdict(manifest: Dict) -> Optional[str]:
+    """One-line GPU-delegate verdict of a TFLite manifest (``yes``, ``yes (N warnings)`` or
+    ``no: OP, OP, OP, … (N op types)``); None for artifacts without one (Core ML). Shared by the
+    report and the CLI summary."""
     g = manifest.get("gpu_delegate")
     if not g:
         return None
@@ -107,7 +110,7 @@ def matrix_row(manifest: Dict, latency: Optional[Dict]) -> Dict:
         "passed": v.get("passed") if v else None,
         "report_only": bool((v.get("gate") or {}).get("report_only")),
         "failures": list(v.get("failures", [])),
-        "gpu_delegate": _gpu_verdict(manifest),
+        "gpu_delegate": gpu_verdict(manifest),
         "fp16_peak": ({"max_abs": head.get("max_abs"), "ratio_to_fp16_max": head.get("ratio_to_fp16_max"),
                        "passed": head.get("passed")} if head.get("checked") else None),
         "latency": latency,
