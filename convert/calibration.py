@@ -4,8 +4,11 @@ Calibration uses real photographs and video frames only — never the evaluation
 
 * ``--calibration DIR``: every image (PNG/JPEG/...) and video (MP4/MOV/MKV/AVI/WEBM) in DIR;
   videos contribute frames sampled evenly over their length (decoded with PyAV).
-* default: this repository's ``../shared/datasets/real_world`` (photos + video frames) when it
-  exists, else the CC0 photographs scikit-image ships, so a fresh machine works too.
+* default: the calibration photographs every installation has (``validate.data.ROLES
+  ["calibration"]``: hubble_deep_field, immunohistochemistry, retina from scikit-image), plus
+  the frames of the videos in ``real_world/video`` of the development data folder when it
+  exists (``POCKETSR_CALIBRATION_DIR`` replaces that folder). The parity photographs, the
+  selection pairs and the gating benchmarks are never among them.
 
 From the pooled frames, ``count`` random crops of the artifact's input size are drawn,
 deterministically for a given ``seed`` (frames smaller than the crop are edge-replicated).
@@ -20,19 +23,21 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from pocketsr.errors import InputError
-from validate.data import IMAGE_SUFFIXES, crops, load_image
+from validate.data import IMAGE_SUFFIXES, ROLES, builtin_image, crops, load_image, shared_datasets_dir
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 FRAMES_PER_VIDEO = 4
 
 
 def default_calibration_dir() -> Optional[Path]:
-    """``$POCKETSR_CALIBRATION_DIR`` or ``../shared/datasets/real_world`` beside the project."""
+    """``$POCKETSR_CALIBRATION_DIR``, else ``real_world/video`` of
+    :func:`validate.data.shared_datasets_dir` when present (added to the built-in photos)."""
     env = os.environ.get("POCKETSR_CALIBRATION_DIR")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "real_world"
-    return here if here.is_dir() else None
+    shared = shared_datasets_dir()
+    here = shared / "real_world" / "video" if shared else None
+    return here if here is not None and here.is_dir() else None
 
 
 def video_frames(path: Path, count: int = FRAMES_PER_VIDEO) -> List[np.ndarray]:
@@ -73,13 +78,14 @@ def collect_frames(source: Optional[Path]) -> Tuple[List[np.ndarray], str]:
         InputError: missing folder, no usable files, or an unreadable file.
     """
     if source is None:
-        source = default_calibration_dir()
-        if source is None:
-            from skimage import data
-            names = ("astronaut", "chelsea", "coffee", "rocket", "camera")
-            frames = [np.asarray(getattr(data, n)()) for n in names]
-            frames = [np.stack([f] * 3, -1) if f.ndim == 2 else f for f in frames]
-            return frames, "scikit-image sample photos (CC0): " + ", ".join(names)
+        names = ROLES["calibration"]
+        frames = [builtin_image(n) for n in names]
+        description = "built-in photos (scikit-image, public domain/CC0): " + ", ".join(names)
+        extra = default_calibration_dir()
+        if extra is None:
+            return frames, description
+        more, more_description = collect_frames(extra)
+        return frames + more, f"{description} + {more_description}"
     source = Path(source)
     if not source.is_dir():
         raise InputError(f"calibration folder not found: {source}")

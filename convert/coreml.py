@@ -233,7 +233,6 @@ class CoreMLTarget(Target):
         package; without one, every eligible conv is compressed."""
         import coremltools as ct
 
-        from validate.metrics import parity
         from validate.runners import CoreMLRunner
 
         compress = (ct.optimize.coreml.linear_quantize_weights if precision == "int8-weights"
@@ -250,13 +249,11 @@ class CoreMLTarget(Target):
                                                         op_name_configs={names[m]: None for m in keep})
             self._save(compress(mlmodel, cfg), out_path, precision, io, info, input_size, scale)
 
-        def attempt(keep) -> float:
+        def attempt(keep) -> dict:
             build(keep)
-            runner = CoreMLRunner(out_path)
-            psnr = float(np.mean([parity(runner(x), ref)["psnr_db"]
-                                  for x, ref in zip(plan.check_inputs, plan.check_reference)]))
-            history.append({"float_layers": len(keep), "calibration_psnr_db": round(psnr, 2)})
-            return psnr
+            measured = plan.measure(CoreMLRunner(out_path))
+            history.append({"float_layers": len(keep), **measured})
+            return measured
 
         recipe = {"int8-weights": "linear_quantize_weights: int8 per output channel, symmetric "
                                   "(constexpr_affine_dequantize), every conv",
@@ -269,9 +266,7 @@ class CoreMLTarget(Target):
             return {"compression": recipe, "float_layers": []}
         keep = plan.keep_float_search(attempt)
         return {"compression": recipe + "; float convs stay fp16", "float_layers": keep,
-                "float_consts": [names[m] for m in keep],
-                "calibration_psnr_db": history[-1]["calibration_psnr_db"],
-                "target_calibration_psnr_db": plan.target_db, "mixed_precision_search": history}
+                "float_consts": [names[m] for m in keep], **plan.search_record(history)}
 
     @staticmethod
     def _w8a8_model(model: nn.Module, plan, input_size) -> Tuple[nn.Module, Dict]:

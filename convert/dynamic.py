@@ -113,6 +113,8 @@ class LayerNormAsConv(nn.Module):
     Shapes: ``(N, H, W, C) -> (N, H, W, C)``.
     """
 
+    is_normalization = True  # kept float by static quantization (convert.quantize.normalization_scopes)
+
     def __init__(self, norm: nn.LayerNorm):
         super().__init__()
         if len(norm.normalized_shape) != 1:

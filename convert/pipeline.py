@@ -160,7 +160,8 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
     plan = None
     if target.needs_plan(precision):
         from .quantize import plan_quantization
-        plan = plan_quantization(folded, target.plan_precision(precision), input_size, quant_options)
+        plan = plan_quantization(folded, target.plan_precision(precision), input_size, quant_options,
+                                 gate_precision=precision)
         folded = plan.model
     out_dir = Path(out_dir)
     path = out_dir / artifact_name(spec.name, spec.scale, None if dynamic else input_size, precision,

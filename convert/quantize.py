@@ -292,6 +292,24 @@ def module_regex(module_path: str, model: Optional[nn.Module] = None, scope: boo
     return "/".join(segments) + ("[;/]" if scope else ";")
 
 
+def normalization_scopes(model: nn.Module) -> List[str]:
+    """Module paths of the normalization layers (``nn.LayerNorm``/``GroupNorm``/``InstanceNorm``
+    and rewrites that set ``is_normalization = True``), in definition order.
+
+    Static integer quantization keeps these float (:attr:`QuantPlan.float_scopes`): a
+    normalization divides by ``sqrt(variance + eps)``, and the variance's dynamic range is the
+    square of its input's, so on a uniform integer grid a single high-contrast calibration
+    image coarsens the step until low-variance pixels (flat regions) round to 0 and the
+    reciprocal square root explodes. Measured on LKDN-S ``int8-full`` at 64x64 with the CC0
+    fallback calibration set: 24.2 dB plain W8A8 and 33.2 dB with every block at 16-bit
+    activations (its SQUARED_DIFFERENCE stays int8), vs 37.2 / 48.5 dB with the LayerNorms
+    float.
+    """
+    kinds = (nn.LayerNorm, nn.GroupNorm, nn.InstanceNorm1d, nn.InstanceNorm2d)
+    return [n for n, m in model.named_modules()
+            if n and (isinstance(m, kinds) or getattr(m, "is_normalization", False))]
+
+
 def block_scopes(model: nn.Module) -> List[str]:
     """The blocks mixed precision may widen as a whole: the body's children (items of a
     ``ModuleList`` separately) in definition order, then ``"body"`` itself for the ops written
@@ -344,6 +362,15 @@ class QuantOptions:
         self.max_float_layers = max_float_layers
 
 
+#: the mixed-precision search accepts a candidate only if its ΔPSNR on the selection pairs is
+#: within this fraction of the precision's gate (the gating benchmarks are other images)
+SELECTION_MARGIN = 0.75
+#: a search whose last few steps, extrapolated over its remaining budget, cannot reach the
+#: calibration target or the selection limit stops there (it would otherwise spend every
+#: candidate for nothing)
+HOPELESS_WINDOW = 3
+
+
 class QuantPlan:
     """What the shared quantization step prepared for one model and precision.
 
@@ -354,13 +381,21 @@ class QuantPlan:
         check_inputs: ``(1, 3, h, w)`` float32 crops (a subset of the calibration set) on which
             the target measures its real artifact; ``check_reference``: the original float
             model's outputs on them.
+        selection: HR/LR pairs (:func:`validate.data.builtin_pairs` ``"selection"``) on which a
+            candidate's ΔPSNR vs the float model on the identical canvas is measured; never a
+            gating benchmark. ``overlap``: the tiling overlap used there (LR pixels).
+        gate_delta_db: the precision's ΔPSNR gate (dB); a candidate is accepted when it reaches
+            :attr:`target_db` on the calibration crops and its selection ΔPSNR is within
+            :data:`SELECTION_MARGIN` of the gate.
         blocks: :func:`block_scopes` of the model (int8-full may give them 16-bit activations).
+        float_scopes: :func:`normalization_scopes` of the model, kept float (every op inside)
+            by static integer quantization.
         target_db, max_float_layers: the mixed-precision stopping rule.
         record: facts for the manifest.
     """
 
     def __init__(self, model, ranking, calibration, check_inputs, check_reference, target_db,
-                 max_float_layers, record):
+                 max_float_layers, record, selection=None, overlap: int = 0, gate_delta_db: float = float("inf")):
         self.model = model
         self.ranking = list(ranking)
         self.calibration = calibration
@@ -369,29 +404,94 @@ class QuantPlan:
         self.target_db = target_db
         self.max_float_layers = max_float_layers
         self.record = record
+        self.selection = selection
+        self.overlap = overlap
+        self.gate_delta_db = gate_delta_db
         self.blocks = block_scopes(model) if hasattr(model, "body") else []
+        self.float_scopes = normalization_scopes(model)
+        self.stopped: Optional[str] = None
+        self._selection_ref = {}
 
-    def keep_float_search(self, attempt: Callable[[List[str]], float],
-                          psnr: Optional[float] = None) -> List[str]:
+    def measure(self, runner) -> dict:
+        """Score a written candidate artifact through its runtime ``runner``.
+
+        Returns:
+            ``{"calibration_psnr_db"}``: mean output PSNR (dB, peak 1) vs the float model on
+            :attr:`check_inputs`; with a selection set also ``"selection_delta_db"``: Y-PSNR of
+            the artifact minus the float model's on the identical canvas, mean over the pairs.
+        """
+        from validate.benchmark import evaluate
+        from validate.metrics import parity
+        from validate.runners import TorchRunner
+
+        psnr = float(np.mean([parity(runner(x), ref)["psnr_db"]
+                              for x, ref in zip(self.check_inputs, self.check_reference)]))
+        out = {"calibration_psnr_db": round(psnr, 2)}
+        if self.selection is not None:
+            size = runner.input_size
+            if size not in self._selection_ref:
+                ref = TorchRunner(self.model, self.selection.scale)
+                self._selection_ref[size] = evaluate(ref, self.selection, input_size=size, overlap=self.overlap)
+            got = evaluate(runner, self.selection, overlap=self.overlap)
+            out["selection_delta_db"] = round(got["psnr_y"] - self._selection_ref[size]["psnr_y"], 4)
+        return out
+
+    def search_record(self, history: List[dict]) -> dict:
+        """The manifest's record of a finished search (``history``: one :meth:`measure` result
+        per candidate, with the target's own keys)."""
+        sel = self.selection
+        return {"calibration_psnr_db": history[-1]["calibration_psnr_db"],
+                "selection_delta_db": history[-1].get("selection_delta_db"),
+                "target_calibration_psnr_db": self.target_db,
+                "selection": {"set": sel.name if sel else None,
+                              "images": [i.name for i in sel.images] if sel else [],
+                              "max_abs_delta_db": SELECTION_MARGIN * self.gate_delta_db},
+                "search_stopped": self.stopped, "mixed_precision_search": history, **self.record}
+
+    def accepts(self, m: dict) -> bool:
+        """Whether a :meth:`measure` result is good enough to stop the search."""
+        return (m["calibration_psnr_db"] >= self.target_db
+                and abs(m.get("selection_delta_db", 0.0)) <= SELECTION_MARGIN * self.gate_delta_db)
+
+    def keep_float_search(self, attempt: Callable[[List[str]], dict],
+                          first: Optional[dict] = None) -> List[str]:
         """The mixed-precision rule every target applies: keep convs float, one by one in this
-        plan's sensitivity order, until the *real* artifact reaches :attr:`target_db` or
-        :attr:`max_float_layers` convs are float.
+        plan's sensitivity order, until the *real* artifact is accepted (:meth:`accepts`), or
+        :attr:`max_float_layers` convs are float, or the calibration target is out of reach
+        (the mean gain of the last :data:`HOPELESS_WINDOW` steps times the steps left falls
+        short; :attr:`stopped` then says so and the artifact fails its gate downstream).
 
         Args:
             attempt: ``attempt(keep)`` writes the artifact with the ``keep`` convs (module
-                paths) float and returns its mean PSNR (dB) vs the float model on
-                :attr:`check_inputs` (the target records its own history).
-            psnr: the PSNR of the artifact already written with no float convs, if measured.
+                paths) float and returns its :meth:`measure` (the target records its own history).
+            first: the measure of the artifact already written with no float convs, if any.
 
         Returns:
             The convs kept float (the artifact of the last ``attempt`` call is the result).
         """
         keep: List[str] = []
-        if psnr is None:
-            psnr = attempt(keep)
-        while psnr < self.target_db and len(keep) < min(self.max_float_layers, len(self.ranking)):
+        m = first if first is not None else attempt(keep)
+        psnrs = [m["calibration_psnr_db"]]
+        deltas = [abs(m.get("selection_delta_db", 0.0))]
+        limit = SELECTION_MARGIN * self.gate_delta_db
+        budget = min(self.max_float_layers, len(self.ranking))
+        while not self.accepts(m) and len(keep) < budget:
             keep.append(self.ranking[len(keep)])
-            psnr = attempt(list(keep))
+            m = attempt(list(keep))
+            psnrs.append(m["calibration_psnr_db"])
+            deltas.append(abs(m.get("selection_delta_db", 0.0)))
+            if len(psnrs) > HOPELESS_WINDOW and not self.accepts(m):
+                left = budget - len(keep)
+                gain = max(0.0, (psnrs[-1] - psnrs[-1 - HOPELESS_WINDOW]) / HOPELESS_WINDOW)
+                shrink = max(0.0, (deltas[-1 - HOPELESS_WINDOW] - deltas[-1]) / HOPELESS_WINDOW)
+                if psnrs[-1] + gain * left < self.target_db or deltas[-1] - shrink * left > limit:
+                    self.stopped = (f"out of reach after {len(keep)} float convs: calibration "
+                                    f"{psnrs[-1]:.2f} dB (target {self.target_db:g}, +{gain:.2f} dB "
+                                    f"per conv lately), selection |ΔPSNR| {deltas[-1]:.4f} dB (limit "
+                                    f"{limit:.4f}, -{shrink:.4f} dB per conv lately)")
+                    break
+        if not self.accepts(m) and self.stopped is None:
+            self.stopped = f"not accepted after {len(keep)} float convs (the cap): {m}"
         return keep
 
 
@@ -399,8 +499,11 @@ CHECK_CROPS = 6
 
 
 def plan_quantization(model: nn.Module, precision: str, input_size: Tuple[int, int],
-                      options: Optional[QuantOptions] = None, progress=None) -> QuantPlan:
-    """Calibration set, sensitivity ranking and optional distillation for one precision.
+                      options: Optional[QuantOptions] = None, progress=None,
+                      gate_precision: Optional[str] = None) -> QuantPlan:
+    """Calibration set, sensitivity ranking, selection pairs and optional distillation for one
+    precision. ``gate_precision``: the artifact's own precision when it differs from the plan's
+    (its gate decides acceptance; e.g. Core ML palettized-6bit uses the int8-weights plan).
 
     Raises:
         pocketsr.errors.InputError: bad calibration input (before any conversion work).
@@ -409,8 +512,14 @@ def plan_quantization(model: nn.Module, precision: str, input_size: Tuple[int, i
 
     from .calibration import calibration_set
 
+    from validate.data import builtin_pairs
+    from validate.tiling import default_overlap, receptive_field_radius
+    from validate.validator import GATES
+
     options = options or QuantOptions()
     calib, source = calibration_set(options.calibration, input_size, options.count, options.seed)
+    selection = builtin_pairs("selection", model.scale)
+    overlap = default_overlap(receptive_field_radius(model, model.scale), tuple(input_size))
     small = torch.from_numpy(np.concatenate([to_tensor_array(c[:64, :96]) for c in calib[:6]]))
     ranking = layer_sensitivity(model, precision, small) if options.max_float_layers > 0 else []
     check = [to_tensor_array(c) for c in calib[:CHECK_CROPS]]
@@ -425,4 +534,5 @@ def plan_quantization(model: nn.Module, precision: str, input_size: Tuple[int, i
         "finetune_steps": options.finetune_steps,
     }
     return QuantPlan(model, [n for n, _ in ranking], calib, check, reference, TARGET_DB[precision],
-                     options.max_float_layers, record)
+                     options.max_float_layers, record, selection=selection, overlap=overlap,
+                     gate_delta_db=GATES[gate_precision or precision][1])

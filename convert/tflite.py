@@ -62,11 +62,11 @@ def _a16w8():
         compute_precision=q.ComputePrecision.INTEGER, explicit_dequantize=False)
 
 
-def _recipe(float_path: Path, precision: str, keep_float, model=None, wide=()):
+def _recipe(float_path: Path, precision: str, keep_float, model=None, wide=(), float_scopes=()):
     """The ai-edge-quantizer ``Quantizer`` for a reduced ``precision`` of the fp32 artifact at
     ``float_path``, with the ``keep_float`` convs (module paths of ``model``) unquantized and,
     for int8-full, the ``wide`` blocks (:func:`convert.quantize.block_scopes`) at 16-bit
-    activations."""
+    activations and every op of the ``float_scopes`` modules (normalizations) float."""
     from ai_edge_quantizer import qtyping, quantizer
     from ai_edge_quantizer.algorithm_manager import AlgorithmName
 
@@ -88,6 +88,9 @@ def _recipe(float_path: Path, precision: str, keep_float, model=None, wide=()):
         for block in wide:  # later entries win
             qt.update_quantization_recipe(scope_regex(block, model), every, _a16w8(),
                                           AlgorithmName.MIN_MAX_UNIFORM_QUANT)
+        for scope in float_scopes:
+            qt.update_quantization_recipe(module_regex(scope, model, scope=True), every, None,
+                                          AlgorithmName.NO_QUANTIZE)
     for name in keep_float:  # these convs stay float
         qt.update_quantization_recipe(module_regex(name, model), every, None, AlgorithmName.NO_QUANTIZE)
     return qt
@@ -196,7 +199,6 @@ class TFLiteTarget(Target):
         """
         import shutil
 
-        from validate.metrics import parity
         from validate.runners import TFLiteRunner
 
         from .quantize import module_regex, scope_regex
@@ -207,16 +209,15 @@ class TFLiteTarget(Target):
         shutil.copyfile(path, float_path)
         history = []
 
-        def attempt(wide, keep) -> float:
-            qt = _recipe(float_path, precision, keep, plan.model, wide)
+        float_scopes = plan.float_scopes if precision == "int8-full" else []
+
+        def attempt(wide, keep) -> dict:
+            qt = _recipe(float_path, precision, keep, plan.model, wide, float_scopes)
             result = qt.quantize(calibration, enable_progress_bar=False, enable_progress_report=False)
             result.export_model(str(path), overwrite=True)
-            runner = TFLiteRunner(path)
-            psnr = float(np.mean([parity(runner(x), ref)["psnr_db"]
-                                  for x, ref in zip(plan.check_inputs, plan.check_reference)]))
-            history.append({"wide_blocks": len(wide), "float_layers": len(keep),
-                            "calibration_psnr_db": round(psnr, 2)})
-            return psnr
+            measured = plan.measure(TFLiteRunner(path))
+            history.append({"wide_blocks": len(wide), "float_layers": len(keep), **measured})
+            return measured
 
         try:
             calibration = None
@@ -228,11 +229,11 @@ class TFLiteTarget(Target):
                 data = [{"lr": (f.astype(np.float32) / 255.0)[None]} for f in frames]
                 calibration = _calibrate_min_max(_recipe(float_path, precision, []), data)
             wide: list = []
-            psnr = attempt(wide, [])
-            if precision == "int8-full" and psnr < plan.target_db:
+            measured = attempt(wide, [])
+            if precision == "int8-full" and not plan.accepts(measured):
                 wide = list(plan.blocks)
-                psnr = attempt(wide, [])
-            keep = plan.keep_float_search(lambda keep: attempt(wide, keep), psnr)
+                measured = attempt(wide, [])
+            keep = plan.keep_float_search(lambda keep: attempt(wide, keep), measured)
         finally:
             float_path.unlink(missing_ok=True)
         recipe = {"int8-weights": "weight-only int8 (per-channel), float compute",
@@ -245,10 +246,10 @@ class TFLiteTarget(Target):
             details.update({
                 "activations_16bit_blocks": wide,
                 "activations_16bit_regexes": [scope_regex(b, plan.model) for b in wide],
+                "float_normalizations": float_scopes,
+                "float_normalization_regexes": [module_regex(n, plan.model, scope=True) for n in float_scopes],
             })
-        return {**details, "calibration_psnr_db": history[-1]["calibration_psnr_db"],
-                "target_calibration_psnr_db": plan.target_db, "mixed_precision_search": history,
-                **plan.record}
+        return {**details, **plan.search_record(history)}
 
     def _convert_dynamic(self, model, input_size, precision, out_path: Path, plan=None) -> ConversionResult:
         from .dynamic import check_dynamic, convert_dynamic

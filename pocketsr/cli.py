@@ -23,8 +23,6 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 out = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-
 
 def _quiet_libraries() -> None:
     """Keep TensorFlow/absl/torchao start-up chatter out of the user's terminal."""
@@ -39,7 +37,11 @@ def _quiet_libraries() -> None:
 def default_datasets(scale: int = 4) -> List[Path]:
     """Set5 and Set14 from this repository's ``../shared/datasets`` (or ``POCKETSR_DATA_DIR``)
     when present; empty on a fresh machine (validation then runs parity only)."""
-    base = Path(os.environ.get("POCKETSR_DATA_DIR", SHARED))
+    from validate.data import shared_datasets_dir
+    base = os.environ.get("POCKETSR_DATA_DIR") or shared_datasets_dir()
+    if base is None:
+        return []
+    base = Path(base)
     return [base / n for n in ("Set5", "Set14") if (base / n / "LR_bicubic" / f"X{scale}").is_dir()]
 
 
@@ -132,9 +134,16 @@ def _fp16_peak(validation: dict) -> str:
 
 
 def _summary_table(manifests: List[dict]) -> Table:
-    table = Table(title="pocketsr artifacts")
-    for col in ("model", "target", "precision", "size", "parity dB (min)", "max-abs", "ΔPSNR Set5",
-                "ΔPSNR Set14", "canvas cost Set5", "GPU delegate", "fp16 peak", "result"):
+    from validate.data import BUILTIN_BENCHMARK
+
+    seen = {b["dataset"] for m in manifests for b in (m.get("validation") or {}).get("benchmarks", [])}
+    names = [n for n in (BUILTIN_BENCHMARK, "Set5", "Set14") if n in seen] + sorted(
+        seen - {BUILTIN_BENCHMARK, "Set5", "Set14"})
+    table = Table(title="pocketsr artifacts", caption=(
+        "ΔPSNR: artifact minus PyTorch on the identical canvas (Y channel, dB); gated on "
+        + ", ".join(names)) if names else None)
+    for col in ("model", "target", "precision", "size", "parity dB (min)", "max-abs",
+                *(f"ΔPSNR {n}" for n in names), "GPU delegate", "fp16 peak", "result"):
         table.add_column(col)
     for m in manifests:
         v = m.get("validation") or {}
@@ -147,7 +156,7 @@ def _summary_table(manifests: List[dict]) -> Table:
         table.add_row(m["model"], m["target"], m["precision"], _size(m["size_bytes"]),
                       _fmt_db(v.get("parity", {}).get("psnr_db")),
                       f"{v['parity']['max_abs']:.1e}" if v else "—",
-                      delta("Set5"), delta("Set14"), delta("Set5", "canvas_cost_db"), _gpu(m),
+                      *(delta(n) for n in names), _gpu(m),
                       _fp16_peak(v), verdict)
     return table
 
@@ -230,8 +239,6 @@ def convert(
                              quant_options=quant, dynamic=dynamic_size, gpu_friendly=gpu_friendly,
                              target_options=target_options)
     out.print(_summary_table(manifests))
-    if not datasets and validator:
-        out.print("note: no benchmark data found — parity checked on real photos only (use --data).")
     out.print(f"artifacts, manifests and index.json in {output}/")
     if report:
         _write_report(output, photos=photos, threads=threads)

@@ -13,10 +13,10 @@ from pocketsr.errors import InputError
 VIDEOS = DATA / "real_world" / "video"
 
 
-def test_default_uses_shared_photos_and_video_frames():
+def test_default_uses_builtin_photos_and_shared_video_frames():
     frames, desc = collect_frames(None)
-    assert "5 images, 3 videos" in desc
-    assert len(frames) == 5 + 3 * calibration.FRAMES_PER_VIDEO
+    assert desc.startswith("built-in photos") and "0 images, 3 videos" in desc
+    assert len(frames) == 3 + 3 * calibration.FRAMES_PER_VIDEO
     assert all(f.dtype == np.uint8 and f.ndim == 3 and f.shape[2] == 3 for f in frames)
     assert {f.shape[:2] for f in frames} >= {(360, 640), (432, 768)}  # the two video sizes
 
@@ -31,10 +31,10 @@ def test_crops_are_deterministic_per_seed():
     assert "seed 4" in desc and "6 random 48x64 crops" in desc
 
 
-def test_fresh_machine_falls_back_to_scikit_image_photos(monkeypatch):
-    monkeypatch.setattr(calibration, "default_calibration_dir", lambda: None)
+def test_fresh_machine_calibrates_on_builtin_photos_only(monkeypatch):
+    monkeypatch.setenv("POCKETSR_SHARED_DATASETS", "none")
     frames, desc = collect_frames(None)
-    assert "scikit-image" in desc and len(frames) == 5
+    assert "scikit-image" in desc and len(frames) == 3 and "video" not in desc
     assert all(f.ndim == 3 and f.shape[2] == 3 for f in frames)
 
 

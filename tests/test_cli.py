@@ -60,7 +60,8 @@ def test_convert_validate_eval_upscale_with_artifact(small_artifact, tmp_path, c
     (report,) = json.loads(out)
     assert report["passed"] and report["input_size"] == [64, 96]
     # Set5 LR images are larger than 64x96 in one axis at least: they are tiled
-    assert "tiled 64x96" in report["benchmarks"][0]["input"]
+    assert report["gated_on"] == ["CC0-3", "Set5"]
+    assert "tiled 64x96" in report["benchmarks"][1]["input"]
     code, out, _ = run_cli(capfd, "eval", "--artifact", small_artifact, "--data", SET5, "--json")
     assert code == 0 and json.loads(out)["runtime"] == "litert"
     target = tmp_path / "cam_x4.png"
@@ -158,7 +159,7 @@ def test_convert_dynamic_size(tmp_path, capfd):
     path = tmp_path / "fmen-s_x4_anysize_fp32.tflite"
     manifest = json.loads((tmp_path / (path.name + ".json")).read_text())
     assert manifest["input"]["shape"] == [1, -1, -1, 3] and manifest["validation"]["passed"]
-    bench = manifest["validation"]["benchmarks"][0]
+    bench = manifest["validation"]["benchmarks"][1]
     assert bench["input"] == "whole image" and bench["canvas_cost_db"] == 0.0
 
 

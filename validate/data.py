@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -115,21 +115,140 @@ def load_benchmark(root: Path, scale: int) -> BenchmarkSet:
     return BenchmarkSet(root.name, scale, images)
 
 
+def shared_datasets_dir() -> Optional[Path]:
+    """The development data folder beside a source checkout (``../shared/datasets``), or None.
+
+    ``POCKETSR_SHARED_DATASETS`` overrides it: a folder, or ``none`` to behave exactly as a
+    user's machine without it (the fresh-machine path CI exercises). An installed wheel has no
+    such folder and always returns None.
+    """
+    env = os.environ.get("POCKETSR_SHARED_DATASETS")
+    if env is not None:
+        return None if env.strip().lower() in ("", "none") else Path(env)
+    here = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    return here if here.is_dir() else None
+
+
 def default_photo_dir() -> Optional[Path]:
-    """This repository's shared real photos (``../shared/datasets/real_world/photos``) if present."""
+    """``POCKETSR_PHOTOS_DIR``, else the shared real photos (``real_world/photos`` of
+    :func:`shared_datasets_dir`) if present."""
     env = os.environ.get("POCKETSR_PHOTOS_DIR")
     if env:
         return Path(env)
-    here = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "real_world" / "photos"
-    return here if here.is_dir() else None
+    shared = shared_datasets_dir()
+    here = shared / "real_world" / "photos" if shared else None
+    return here if here is not None and here.is_dir() else None
+
+
+# -- images every installation has, and what each one is for --------------------------------
+#
+# Public-domain / CC0 photographs shipped inside dependencies (scikit-image's ``skimage.data``,
+# matplotlib's sample data), so a machine with no data folder still calibrates, selects, checks
+# parity and gates on real images. Each image serves exactly one role: nothing the converter
+# tunes on (calibration ranges, sensitivity ranking, mixed-precision selection) is used to
+# check or gate it. Licences: the docstrings of ``skimage.data.<name>`` (astronaut, rocket,
+# hubble_deep_field: NASA/SpaceX public domain; chelsea, coffee, retina, brick, grass, gravel:
+# CC0; immunohistochemistry, coins: no known copyright restrictions) and matplotlib's
+# ``sample_data/README.txt`` (grace_hopper: US Navy, public domain).
+ROLES: Dict[str, Tuple[str, ...]] = {
+    "parity": ("astronaut", "chelsea", "coffee", "rocket"),
+    "calibration": ("hubble_deep_field", "immunohistochemistry", "retina"),
+    "selection": ("brick", "grass"),
+    "gating": ("grace_hopper", "gravel", "coins"),
+}
+#: name of the always-available gating benchmark (HR/LR pairs of ``ROLES["gating"]``)
+BUILTIN_BENCHMARK = "CC0-3"
+#: name of the mixed-precision selection pairs (``ROLES["selection"]``)
+SELECTION_SET = "CC0-select"
+
+
+def builtin_image(name: str) -> np.ndarray:
+    """One of the images of :data:`ROLES` as ``(H, W, 3)`` uint8 RGB (greyscale is repeated).
+
+    Raises:
+        KeyError: unknown name.
+    """
+    if name == "grace_hopper":
+        from matplotlib import cbook
+        with cbook.get_sample_data("grace_hopper.jpg") as f:
+            img = np.asarray(Image.open(f).convert("RGB"))
+    else:
+        from skimage import data
+        if name not in {n for names in ROLES.values() for n in names}:
+            raise KeyError(name)
+        img = np.asarray(getattr(data, name)())
+    if img.ndim == 2:
+        img = np.stack([img] * 3, axis=-1)
+    return np.ascontiguousarray(img[..., :3])
+
+
+def bicubic_downscale(hr: np.ndarray, scale: int) -> np.ndarray:
+    """The standard SR degradation: MATLAB ``imresize(modcrop(HR, scale), 1/scale, 'bicubic')``.
+
+    Args:
+        hr: ``(H, W, C)`` uint8.
+        scale: integer factor >= 2.
+
+    Returns:
+        ``(H // scale, W // scale, C)`` uint8.
+
+    Done with Pillow's antialiased bicubic (a = -0.5, kernel stretched by ``scale``), made
+    MATLAB-compatible the way MATLAB computes it: symmetric edge padding (padding by a multiple
+    of ``scale`` keeps the sample grid), height first, the intermediate rounded to uint8, then
+    width. On Set5's bit-exact MATLAB LR images this differs by one 8-bit level on < 0.2 % of
+    values and nowhere by more (``tests/test_benchmark.py``).
+    """
+    h, w = hr.shape[0] - hr.shape[0] % scale, hr.shape[1] - hr.shape[1] % scale
+    pad = 3 * scale  # > the kernel's reach (2 * scale HR pixels)
+    x = np.pad(hr[:h, :w].astype(np.float32), ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
+
+    def resize(a: np.ndarray, size: Tuple[int, int]) -> np.ndarray:
+        planes = [Image.fromarray(np.ascontiguousarray(a[..., c]), mode="F").resize(size, Image.BICUBIC)
+                  for c in range(a.shape[2])]
+        return np.clip(np.round(np.stack([np.asarray(p) for p in planes], axis=-1)), 0, 255)
+
+    y = resize(x, (x.shape[1], x.shape[0] // scale))
+    y = resize(y, (x.shape[1] // scale, x.shape[0] // scale))
+    p = pad // scale
+    return y[p:-p, p:-p].astype(np.uint8)
+
+
+def builtin_pairs(role: str, scale: int) -> "BenchmarkSet":
+    """HR/LR pairs (LR by :func:`bicubic_downscale`) of a :data:`ROLES` entry: ``"gating"``
+    (:data:`BUILTIN_BENCHMARK`, gates every artifact on every machine) or ``"selection"``
+    (:data:`SELECTION_SET`, what mixed precision decides on). HR is cropped to a multiple of
+    ``scale`` (modcrop)."""
+    names = ROLES[role]
+    images = []
+    for name in names:
+        hr = builtin_image(name)
+        hr = hr[: hr.shape[0] - hr.shape[0] % scale, : hr.shape[1] - hr.shape[1] % scale]
+        images.append(BenchmarkImage(name, bicubic_downscale(hr, scale), np.ascontiguousarray(hr)))
+    label = {"gating": BUILTIN_BENCHMARK, "selection": SELECTION_SET}[role]
+    return BenchmarkSet(label, scale, images)
+
+
+def roles_record(photos: Optional[Path] = None, calibration: Optional[str] = None) -> Dict:
+    """Which image served which purpose, for manifests and the report."""
+    folder = Path(photos) if photos else default_photo_dir()
+    return {
+        "parity": str(folder) if folder else "scikit-image: " + ", ".join(ROLES["parity"]),
+        "calibration": calibration,
+        "selection": f"{SELECTION_SET}: " + ", ".join(ROLES["selection"]) + " (bicubic HR/LR pairs)",
+        "gating": f"{BUILTIN_BENCHMARK}: " + ", ".join(ROLES["gating"]) + " (bicubic HR/LR pairs)",
+        "disjoint": True,
+    }
 
 
 def real_photos(folder: Optional[Path] = None) -> List[Tuple[str, np.ndarray]]:
     """Real photographs for parity checks, as ``[(name, (H, W, 3) uint8)]``.
 
-    Uses ``folder`` (or ``POCKETSR_PHOTOS_DIR`` / ``../shared/datasets/real_world/photos``);
-    on a fresh machine it falls back to the CC0 photographs that scikit-image ships
+    Uses ``folder`` (or ``POCKETSR_PHOTOS_DIR`` / ``real_world/photos`` of
+    :func:`shared_datasets_dir`); without either, the parity photographs of :data:`ROLES`
     (astronaut, chelsea, coffee, rocket), so parity always runs on real images.
+
+    Raises:
+        InputError: a folder without images.
     """
     folder = Path(folder) if folder else default_photo_dir()
     if folder is not None:
@@ -137,8 +256,7 @@ def real_photos(folder: Optional[Path] = None) -> List[Tuple[str, np.ndarray]]:
         if not files:
             raise InputError(f"no images in {folder}")
         return [(p.stem, load_image(p)[0]) for p in files]
-    from skimage import data
-    return [(n, getattr(data, n)()) for n in ("astronaut", "chelsea", "coffee", "rocket")]
+    return [(n, builtin_image(n)) for n in ROLES["parity"]]
 
 
 def crops(img: np.ndarray, size: Tuple[int, int], count: int, rng: np.random.Generator) -> List[np.ndarray]:

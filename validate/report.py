@@ -33,6 +33,8 @@ import numpy as np
 from convert.manifest import INDEX_NAME, atomic_path, read_manifest, tool_versions, utc_now, write_json
 from pocketsr.errors import InputError
 
+from .data import BUILTIN_BENCHMARK, ROLES
+
 REPORT_HTML = "report.html"
 REPORT_JSON = "report.json"
 REPORT_SCHEMA = 1
@@ -426,6 +428,7 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
         "artifacts": rows, "torch_latency": torch_latency, "recommendations": recommendations(rows),
         "seam_curves": curves, "comparisons": comparisons, "divergence": divergence,
         "heat_full_scale_levels": HEAT_FULL_SCALE,
+        "builtin_benchmark": BUILTIN_BENCHMARK, "data_roles": ROLES,
     }
 
 
@@ -445,7 +448,8 @@ def render_html(data: Dict, plots: Dict[str, Optional[str]]) -> str:
     env.filters["kib"] = lambda v: f"{v / 1024:.0f} KiB"
     env.filters["sgn"] = lambda v: "—" if v is None else f"{v:+.4f}"
     names = {ds for r in data["artifacts"] for ds in r["benchmarks"]}
-    datasets = [n for n in ("Set5", "Set14") if n in names] + sorted(names - {"Set5", "Set14"})
+    first = (BUILTIN_BENCHMARK, "Set5", "Set14")
+    datasets = [n for n in first if n in names] + sorted(names - set(first))
     overlaps = sorted({r["overlap"] for c in data["seam_curves"] for r in c["rows"]})
     seam = [{**c, "by_overlap": {r["overlap"]: r for r in c["rows"]}} for c in data["seam_curves"]]
     return env.get_template("report.html.j2").render(d=data, plots=plots, datasets=datasets,

@@ -30,7 +30,7 @@ import numpy as np
 from mobile_models import create_model
 
 from .benchmark import evaluate
-from .data import crops, load_benchmark, real_photos, to_tensor_array
+from .data import BenchmarkSet, builtin_pairs, crops, load_benchmark, real_photos, to_tensor_array
 from .metrics import parity
 from .runners import Runner, TorchRunner, open_artifact
 from .tiling import overlap_for
@@ -69,8 +69,12 @@ class Validator:
     """Validates artifacts; caches the PyTorch reference per (model, weights) so fp32 and fp16
     artifacts of one model share the reference runs.
 
+    Every artifact is gated on the always-available benchmark (:data:`validate.data.BUILTIN_BENCHMARK`,
+    HR/LR pairs of public-domain photographs that ship with the dependencies) and on each
+    folder of ``datasets`` in addition.
+
     Args:
-        datasets: benchmark folders (Set5/Set14 layout); empty -> parity only.
+        datasets: extra benchmark folders (Set5/Set14 layout).
         photos: folder of real photos for parity (default: shared photos or scikit-image's).
         threads: CPU threads for the runtimes.
         seed: crop placement seed.
@@ -112,6 +116,12 @@ class Validator:
             return out
         return self._cached(("photos", size), build)
 
+    def benchmarks(self, scale: int) -> List[BenchmarkSet]:
+        """The gating benchmarks: the built-in one first, then each ``datasets`` folder."""
+        return [self._cached(("builtin", scale), lambda: builtin_pairs("gating", scale))] + [
+            self._cached(("data", str(folder), scale), lambda folder=folder: load_benchmark(folder, scale))
+            for folder in self.datasets]
+
     # -- validation ------------------------------------------------------------------------
     def validate(self, artifact: Path, manifest: Dict, progress=None) -> Dict:
         """Run all checks on one artifact; returns the ``validation`` section of its manifest."""
@@ -135,13 +145,11 @@ class Validator:
             noise_probe = parity(runner(noise), self._cached(ref_key + ("noise",), lambda: ref(noise)))
 
         bench = []
-        for folder in self.datasets:
-            data = self._cached(("data", str(folder), manifest["scale"]),
-                                lambda: load_benchmark(folder, manifest["scale"]))
+        for data in self.benchmarks(manifest["scale"]):
             art = evaluate(runner, data, overlap=overlap, keep_outputs=True)
-            canvas = self._cached(ref_key + ("canvas", str(folder), overlap),
+            canvas = self._cached(ref_key + ("canvas", data.name, overlap),
                                   lambda: evaluate(ref, data, input_size=size, overlap=overlap, keep_outputs=True))
-            whole = self._cached(ref_key[:2] + ("whole", str(folder)), lambda: evaluate(ref, data))
+            whole = self._cached(ref_key[:2] + ("whole", data.name), lambda: evaluate(ref, data))
             bench_parity = summarize([parity(art["outputs"][n], canvas["outputs"][n]) for n in art["outputs"]])
             bench.append({
                 "dataset": data.name, "images": art["images"], "input": art["input"],
@@ -163,6 +171,7 @@ class Validator:
                        "per_image": per_photo},
             "noise_probe": noise_probe,
             "benchmarks": bench,
+            "gated_on": [b["dataset"] for b in bench],
         }
         if hasattr(runner, "report"):
             report.update(runner.report())
