@@ -208,17 +208,20 @@ def record_validation(path: Path, manifest: Dict, validation: Dict) -> Dict:
 
 
 def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, validator,
-             weights: Optional[Path] = None, on_step: Optional[Callable[[str], None]] = None,
+             weights: Optional[Path] = None, on_step: Optional[Callable[[str, Tuple[str, str, str]], None]] = None,
              quant_options=None, dynamic: bool = False, gpu_friendly: bool = False,
              target_options: Optional[Dict[str, Dict]] = None) -> List[Dict]:
-    """Convert and validate every job; returns the manifests (with validation) in job order."""
+    """Convert and validate every job; returns the manifests (with validation) in job order.
+
+    ``on_step(label, key)`` is called as each step starts: ``key`` is ``("convert" | "validate",
+    target, precision)``, so a caller can time steps and estimate the remaining ones."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     deploy_models: Dict[str, object] = {}
     manifests = []
     for job in jobs:
         if on_step:
-            on_step(f"convert {job.model} → {job.target} {job.precision}")
+            on_step(f"convert {job.model} → {job.target} {job.precision}", ("convert", job.target, job.precision))
         if job.model not in deploy_models:
             deploy_models[job.model] = create_model(job.model, "deploy", weights=weights)
         path, manifest = build_artifact(job.model, job.target, job.precision, input_size, out_dir,
@@ -227,8 +230,11 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
                                         gpu_friendly=gpu_friendly, target_options=target_options)
         if validator is not None:
             if on_step:
-                on_step(f"validate {path.name}")
-            manifest = record_validation(path, manifest, validator.validate(path, manifest))
+                on_step(f"validate {path.name}", ("validate", job.target, job.precision))
+            t0 = time.perf_counter()
+            validation = validator.validate(path, manifest)
+            validation["seconds"] = round(time.perf_counter() - t0, 2)
+            manifest = record_validation(path, manifest, validation)
         manifests.append(manifest)
         update_index(out_dir)
     return manifests

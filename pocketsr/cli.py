@@ -7,13 +7,16 @@ import json
 import logging
 import os
 import sys
+import time
 import warnings
 from pathlib import Path
 from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.progress import ProgressColumn
 from rich.table import Table
+from rich.text import Text
 
 from .errors import GateError, InputError, PocketsrError
 
@@ -161,6 +164,71 @@ def _summary_table(manifests: List[dict]) -> Table:
     return table
 
 
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m}:{s:02d}"
+
+
+class StepClock:
+    """Times the steps of a run and estimates the rest from the steps already done.
+
+    ``plan``: the step keys in order (``(kind, target, precision)``). The estimate for a step
+    still to come is the mean duration of finished steps with the same key, else the same kind
+    and target, else the same kind; no estimate before one such step has finished.
+    """
+
+    def __init__(self, plan):
+        self.plan = list(plan)
+        self.done: List[tuple] = []  # (key, seconds)
+        self.current = None
+        self.t0 = self.started = time.monotonic()
+
+    def start(self, key) -> bool:
+        """A new step begins (``None``: the run ended); True if a previous step just finished."""
+        now = time.monotonic()
+        finished = self.current is not None
+        if finished:
+            self.done.append((self.current, now - self.started))
+        self.current, self.started = key, now
+        return finished
+
+    def estimate(self, key) -> Optional[float]:
+        for match in (lambda k: k == key, lambda k: k[:2] == key[:2], lambda k: k[0] == key[0]):
+            times = [t for k, t in self.done if match(k)]
+            if times:
+                return sum(times) / len(times)
+        return None
+
+    def step_elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def total(self) -> float:
+        return time.monotonic() - self.t0
+
+    def remaining(self) -> Optional[float]:
+        """Estimated seconds left (this step's rest plus the steps after it), or None."""
+        if self.current is None:
+            return None
+        todo = self.plan[len(self.done):]
+        guesses = [self.estimate(k) for k in todo]
+        if any(g is None for g in guesses):
+            return None
+        return max(0.0, sum(guesses) - self.step_elapsed())
+
+
+class _StepTimes(ProgressColumn):
+    """``step 0:42 · total 3:10 · ~5:20 left (est.)`` under the progress bar."""
+
+    def __init__(self, clock: StepClock):
+        super().__init__()
+        self.clock = clock
+
+    def render(self, task) -> Text:
+        left = self.clock.remaining()
+        eta = f"~{_duration(left)} left (est.)" if left is not None else "estimate after the first steps"
+        return Text(f"step {_duration(self.clock.step_elapsed())} · total {_duration(self.clock.total())} · {eta}")
+
+
 def _gate_outcome(manifests: List[dict]) -> None:
     failed = [m for m in manifests if m.get("validation") and m["validation"].get("passed") is False]
     if failed:
@@ -193,7 +261,7 @@ def convert(
 ) -> None:
     """The main job: official weights -> deploy form -> artifacts, each validated, then a summary
     and the conversion report (report.html)."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
     from convert.base import get_target, parse_size
     from convert.pipeline import plan, run_jobs
@@ -225,19 +293,29 @@ def convert(
     if photos is not None and not photos.is_dir():
         raise InputError(f"--photos folder not found: {photos}")
     validator = None if no_validate else Validator(datasets, photos, threads=threads)
+    clock = StepClock([(kind, j.target, j.precision) for j in jobs
+                       for kind in (("convert",) if no_validate else ("convert", "validate"))])
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                  console=err, transient=True) as progress:
-        task = progress.add_task("starting", total=len(jobs) * (1 if no_validate else 2))
+                  TextColumn("{task.completed}/{task.total}"), _StepTimes(clock), console=err,
+                  transient=True) as progress:
+        task = progress.add_task("starting", total=len(clock.plan))
 
-        def step(label: str) -> None:
-            if progress.tasks[task].description != "starting":
+        def step(label: str, key) -> None:
+            previous = progress.tasks[task].description
+            if clock.start(key):
                 progress.advance(task)
+                if not err.is_terminal:  # logs get one line per finished step instead of a live bar
+                    left = clock.remaining()
+                    err.print(f"[{len(clock.done)}/{len(clock.plan)}] {previous}: "
+                              f"{_duration(clock.done[-1][1])} (total {_duration(clock.total())}"
+                              + (f", ~{_duration(left)} left est.)" if left is not None else ")"))
             progress.update(task, description=label)
 
         manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=step,
                              quant_options=quant, dynamic=dynamic_size, gpu_friendly=gpu_friendly,
                              target_options=target_options)
+        step("done", None)
+    err.print(f"converted and validated {len(jobs)} artifact(s) in {_duration(clock.total())}")
     out.print(_summary_table(manifests))
     out.print(f"artifacts, manifests and index.json in {output}/")
     if report:

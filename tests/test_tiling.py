@@ -167,6 +167,28 @@ def test_torch_tiling_is_exact_at_the_radius_and_not_below(name, torch_models, p
     assert parity(seams, whole)["psnr_db"] < 80  # the test can fail: seams are visible at overlap 0
 
 
+def test_batched_tiles_equal_one_tile_per_call(torch_models, photo_lr):
+    """Runners with ``batch_pixels`` get many small tiles per call: same output, fewer calls."""
+    from validate.data import to_tensor_array
+    from validate.runners import TorchRunner
+    runner = TorchRunner(torch_models["fmen-s"], 4, 2)
+    calls = []
+
+    class Counting:
+        batch_pixels = runner.batch_pixels
+
+        def __call__(self, x):
+            calls.append(x.shape[0])
+            return runner(x)
+
+    x = to_tensor_array(photo_lr[:100, :130])
+    batched = run_image(Counting(), x, 4, (32, 32), 8)
+    n_tiles = len(plan_tiles(100, 130, (32, 32), 8))
+    single = run_image(lambda t: runner(t), x, 4, (32, 32), 8)  # no batch_pixels: one per call
+    assert len(calls) == 1 and calls[0] == n_tiles > 20
+    assert np.abs(batched - single).max() < 1e-5
+
+
 @pytest.mark.parametrize("target", ["tflite", "coreml"])
 def test_artifact_tiling_is_exact_at_the_radius(tmp_path_factory, target, torch_models, photo_lr):
     """A fixed-size fp32 artifact tiled at the manifest's default (exact) overlap equals

@@ -22,11 +22,17 @@ from pocketsr.quiet import quiet_native
 
 
 class Runner:
-    """Base class. Subclasses set ``name``, ``input_size``, ``scale`` and implement ``__call__``."""
+    """Base class. Subclasses set ``name``, ``input_size``, ``scale`` and implement ``__call__``.
+
+    ``batch_pixels``: a runner that also maps ``(N, 3, H, W)`` batches sets the most LR pixels
+    (``N * H * W``) one call may take; tiling then runs many small tiles per call (0: one image
+    per call, e.g. fixed-shape artifacts).
+    """
 
     name = "runner"
     input_size: Optional[Tuple[int, int]] = None
     scale: int = 4
+    batch_pixels: int = 0
 
     def __call__(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -36,6 +42,7 @@ class TorchRunner(Runner):
     """PyTorch eager model (the reference). Any input size."""
 
     name = "torch"
+    batch_pixels = 180 * 320 * 2  # ~0.5 GB of float32 activations for LKDN-S/FMEN-S
 
     def __init__(self, model: torch.nn.Module, scale: int, threads: Optional[int] = None):
         self.model = model.eval()
