@@ -7,6 +7,7 @@ One loop over (model, target, precision); every target plugs in through
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from dataclasses import dataclass
@@ -136,21 +137,29 @@ def conversion_model(deploy) -> Tuple[object, List[Dict]]:
 def build_artifact(model: str, target_name: str, precision: str, input_size: Tuple[int, int],
                    out_dir: Path, weights: Optional[Path] = None, deploy=None,
                    quant_options=None, dynamic: bool = False,
-                   gpu_friendly: bool = False, target_options: Optional[Dict[str, Dict]] = None
-                   ) -> Tuple[Path, Dict]:
+                   gpu_friendly: bool = False, target_options: Optional[Dict[str, Dict]] = None,
+                   cache: Optional[Dict] = None) -> Tuple[Path, Dict]:
     """Convert one model to one artifact and write it with its manifest (no validation yet).
 
     ``deploy``: an already built deploy model to reuse (else built from the registry).
     ``target_options``: per target name, options for it (``{"coreml": {"io": "tensor"}}``).
+    ``cache``: a dict shared by the jobs of one run, so the conversion graph (with its float16
+    headroom probe) and each quantization plan (calibration, sensitivity ranking, selection
+    reference) are built once per model, not once per artifact.
     Returns ``(artifact path, manifest dict)``. Files appear only when complete.
     """
+    t0 = time.perf_counter()
+    cache = {} if cache is None else cache
     spec = get_spec(model)
     target = get_target(target_name)
     options = dict((target_options or {}).get(target.name, {}))
     weights_rec = weights_record(spec.name, weights)
     extra = target.conversion_kwargs(spec.name, weights_rec, **options)  # bad options fail first
     deploy = deploy if deploy is not None else create_model(model, "deploy", weights=weights)
-    folded, headroom = conversion_model(deploy)
+    key = ("conversion", spec.name, id(deploy))
+    if key not in cache:
+        cache[key] = conversion_model(deploy)
+    folded, headroom = copy.deepcopy(cache[key][0]), cache[key][1]
     rewrites = []
     if gpu_friendly:
         from .analyzer import gpu_friendly_layernorm_
@@ -160,13 +169,14 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
     plan = None
     if target.needs_plan(precision):
         from .quantize import plan_quantization
-        plan = plan_quantization(folded, target.plan_precision(precision), input_size, quant_options,
-                                 gate_precision=precision)
+        key = ("plan", spec.name, id(deploy), target.plan_precision(precision), tuple(input_size), gpu_friendly)
+        if key not in cache:
+            cache[key] = plan_quantization(folded, target.plan_precision(precision), input_size, quant_options)
+        plan = cache[key].for_gate(precision)
         folded = plan.model
     out_dir = Path(out_dir)
     path = out_dir / artifact_name(spec.name, spec.scale, None if dynamic else input_size, precision,
                                    target.suffix, target.variant(**options))
-    t0 = time.perf_counter()
     # Both files are written to temporary names and renamed one right after the other (artifact
     # first): an interruption before that leaves the folder exactly as it was.
     with atomic_path(manifest_path(path)) as manifest_tmp:
@@ -218,6 +228,7 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     deploy_models: Dict[str, object] = {}
+    cache: Dict = {}
     manifests = []
     for job in jobs:
         if on_step:
@@ -227,7 +238,8 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
         path, manifest = build_artifact(job.model, job.target, job.precision, input_size, out_dir,
                                         weights, deploy=deploy_models[job.model],
                                         quant_options=quant_options, dynamic=dynamic,
-                                        gpu_friendly=gpu_friendly, target_options=target_options)
+                                        gpu_friendly=gpu_friendly, target_options=target_options,
+                                        cache=cache)
         if validator is not None:
             if on_step:
                 on_step(f"validate {path.name}", ("validate", job.target, job.precision))

@@ -435,6 +435,16 @@ class QuantPlan:
             out["selection_delta_db"] = round(got["psnr_y"] - self._selection_ref[size]["psnr_y"], 4)
         return out
 
+    def for_gate(self, precision: str) -> "QuantPlan":
+        """This plan for one artifact of ``precision`` (its own ΔPSNR gate, a fresh search
+        state); calibration, ranking, model and selection reference are shared, not copied."""
+        from validate.validator import GATES
+
+        plan = copy.copy(self)
+        plan.gate_delta_db = GATES[precision][1]
+        plan.stopped = None
+        return plan
+
     def search_record(self, history: List[dict]) -> dict:
         """The manifest's record of a finished search (``history``: one :meth:`measure` result
         per candidate, with the target's own keys)."""

@@ -10,7 +10,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import typer
 from rich.console import Console
@@ -172,9 +172,10 @@ def _duration(seconds: float) -> str:
 class StepClock:
     """Times the steps of a run and estimates the rest from the steps already done.
 
-    ``plan``: the step keys in order (``(kind, target, precision)``). The estimate for a step
-    still to come is the mean duration of finished steps with the same key, else the same kind
-    and target, else the same kind; no estimate before one such step has finished.
+    ``plan``: the step keys in order (``(kind, target, precision)``). A step still to come is
+    estimated by the mean duration of finished steps with the same key (the same step of an
+    earlier model); steps of a kind not yet timed are counted, not guessed (an int8-full
+    conversion takes 10-20x an fp32 one).
     """
 
     def __init__(self, plan):
@@ -193,11 +194,8 @@ class StepClock:
         return finished
 
     def estimate(self, key) -> Optional[float]:
-        for match in (lambda k: k == key, lambda k: k[:2] == key[:2], lambda k: k[0] == key[0]):
-            times = [t for k, t in self.done if match(k)]
-            if times:
-                return sum(times) / len(times)
-        return None
+        times = [t for k, t in self.done if k == key]
+        return sum(times) / len(times) if times else None
 
     def step_elapsed(self) -> float:
         return time.monotonic() - self.started
@@ -205,28 +203,37 @@ class StepClock:
     def total(self) -> float:
         return time.monotonic() - self.t0
 
-    def remaining(self) -> Optional[float]:
-        """Estimated seconds left (this step's rest plus the steps after it), or None."""
+    def remaining(self) -> Tuple[float, int]:
+        """``(estimated seconds left, steps left that have no estimate yet)``; the current step
+        counts with what is left of its estimate."""
         if self.current is None:
-            return None
-        todo = self.plan[len(self.done):]
-        guesses = [self.estimate(k) for k in todo]
-        if any(g is None for g in guesses):
-            return None
-        return max(0.0, sum(guesses) - self.step_elapsed())
+            return 0.0, 0
+        guesses = [self.estimate(k) for k in self.plan[len(self.done):]]
+        seconds = sum(g for g in guesses[1:] if g is not None)
+        if guesses and guesses[0] is not None:
+            seconds += max(0.0, guesses[0] - self.step_elapsed())
+        return seconds, sum(g is None for g in guesses)
+
+    def describe_remaining(self) -> str:
+        seconds, untimed = self.remaining()
+        if self.current is None:
+            return "done"
+        text = f"~{_duration(seconds)} left (est.)" if seconds else ""
+        if untimed:
+            text += (" + " if text else "") + f"{untimed} step(s) not timed yet"
+        return text
 
 
 class _StepTimes(ProgressColumn):
-    """``step 0:42 · total 3:10 · ~5:20 left (est.)`` under the progress bar."""
+    """``step 0:42 · total 3:10 · ~5:20 left (est.) + 4 step(s) not timed yet``."""
 
     def __init__(self, clock: StepClock):
         super().__init__()
         self.clock = clock
 
     def render(self, task) -> Text:
-        left = self.clock.remaining()
-        eta = f"~{_duration(left)} left (est.)" if left is not None else "estimate after the first steps"
-        return Text(f"step {_duration(self.clock.step_elapsed())} · total {_duration(self.clock.total())} · {eta}")
+        return Text(f"step {_duration(self.clock.step_elapsed())} · total {_duration(self.clock.total())} · "
+                    f"{self.clock.describe_remaining()}")
 
 
 def _gate_outcome(manifests: List[dict]) -> None:
@@ -305,10 +312,9 @@ def convert(
             if clock.start(key):
                 progress.advance(task)
                 if not err.is_terminal:  # logs get one line per finished step instead of a live bar
-                    left = clock.remaining()
                     err.print(f"[{len(clock.done)}/{len(clock.plan)}] {previous}: "
-                              f"{_duration(clock.done[-1][1])} (total {_duration(clock.total())}"
-                              + (f", ~{_duration(left)} left est.)" if left is not None else ")"))
+                              f"{_duration(clock.done[-1][1])} (total {_duration(clock.total())}; "
+                              f"{clock.describe_remaining()})", soft_wrap=True)
             progress.update(task, description=label)
 
         manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=step,

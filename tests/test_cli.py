@@ -161,22 +161,32 @@ def test_convert_dynamic_size(tmp_path, capfd):
     assert manifest["input"]["shape"] == [1, -1, -1, 3] and manifest["validation"]["passed"]
     bench = manifest["validation"]["benchmarks"][1]
     assert bench["input"] == "whole image" and bench["canvas_cost_db"] == 0.0
+    # logs (stderr not a terminal) get one line per finished step with its time, then the total
+    steps = [ln for ln in err.splitlines() if ln.startswith("[")]
+    assert steps[0].startswith("[1/2] convert fmen-s → tflite fp32: ") and "total" in steps[0]
+    assert steps[1].startswith("[2/2] validate fmen-s_x4_anysize_fp32.tflite: ")
+    assert "converted and validated 1 artifact(s) in " in err
+    assert manifest["conversion"]["seconds"] > 0 and manifest["validation"]["seconds"] > 0
 
 
-def test_plan_picks_the_targets_that_can_do_the_job():
-    """No -t: every available target that offers a requested precision (each gets the ones it
-    offers) and, with --dynamic-size, only targets that write any-size artifacts."""
-    from convert.base import TARGETS
-    from convert.pipeline import artifact_name, plan
-    if not all(t.available()[0] for t in TARGETS.values()):
-        pytest.skip("needs every target installed")
-    jobs = lambda *a, **k: {(j.target, j.precision) for j in plan(["lkdn-s"], *a, **k)}  # noqa: E731
-    assert jobs(None, ["int8-full"]) == {("tflite", "int8-full")}
-    assert jobs(None, ["w8a8", "fp16"]) == {("coreml", "w8a8"), ("coreml", "fp16"), ("tflite", "fp16")}
-    assert {t for t, _ in jobs(None, None, dynamic=True)} == {"tflite"}
-    defaults = jobs(None, None)
-    assert ("coreml", "palettized-6bit") in defaults and ("tflite", "int8-full") in defaults
-    assert ("coreml", "w8a8") not in defaults  # offered, not default (misses its gate)
-    assert artifact_name("lkdn-s", 4, (180, 320), "fp16", ".mlpackage", TARGETS["coreml"].variant(io="tensor")) \
-        == "lkdn-s_x4_180x320_fp16_tensor.mlpackage"
-    assert TARGETS["coreml"].variant(io="image") == ""
+def test_step_clock_estimates_from_finished_steps_of_the_same_kind(monkeypatch):
+    from pocketsr import cli
+    now = [0.0]
+    monkeypatch.setattr(cli.time, "monotonic", lambda: now[0])
+    plan = [(kind, "tflite", p) for p in ("fp32", "fp16") for kind in ("convert", "validate")] * 2
+    clock = cli.StepClock(plan)  # two models x (convert, validate) x (fp32, fp16)
+    assert clock.start(plan[0]) is False and clock.remaining() == (0.0, 8)  # nothing timed yet
+    now[0] = 10.0
+    clock.start(plan[1])
+    now[0] = 14.0
+    clock.start(plan[2])  # convert fp32 10 s, validate fp32 4 s; fp16 steps not timed
+    now[0] = 15.0
+    assert clock.remaining() == (10.0 + 4.0, 2 + 2)
+    assert clock.describe_remaining() == "~0:14 left (est.) + 4 step(s) not timed yet"
+    for t, key in zip((20.0, 22.0, 40.0, 42.0), plan[3:7]):  # fp16: convert 6 s, validate 2 s
+        now[0] = t
+        clock.start(key)
+    now[0] = 50.0  # 8 s into model 2's fp16 convert (estimate 6 s): overdue counts as finishing now
+    assert clock.remaining() == (2.0, 0)
+    clock.start(None)
+    assert clock.describe_remaining() == "done" and len(clock.done) == 7
