@@ -332,9 +332,21 @@ def convert(
 def _write_report(folder: Path, **options) -> None:
     from validate.report import write_report
 
+    t0 = time.monotonic()
+    last = [None, t0]  # the step in progress and when it started (logs get a line per step)
+
+    def step(msg: str, status) -> None:
+        now = time.monotonic()
+        if not err.is_terminal and last[0] is not None:
+            err.print(f"report: {last[0]}: {_duration(now - last[1])} (total {_duration(now - t0)})",
+                      soft_wrap=True)
+        last[:] = [msg, now]
+        status.update(f"report: {msg} · total {_duration(now - t0)}")
+
     with err.status("writing the report") as status:
-        html, _ = write_report(folder, step=lambda msg: status.update(f"report: {msg}"), **options)
-    out.print(f"report: {html}")
+        html, _ = write_report(folder, step=lambda msg: step(msg, status), **options)
+        step("written", status)
+    out.print(f"report: {html} (written in {_duration(time.monotonic() - t0)})")
 
 
 @app.command()

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import PHOTOS, assert_one_line_error, run_cli
 from convert.manifest import read_manifest
-from validate.report import heat_map, pareto_front, write_report
+from validate.report import LATENCY_BUDGET_S, heat_map, pareto_front, write_report
 
 
 def _browser():
@@ -64,7 +64,9 @@ def test_report_json_carries_the_manifests_figures(report_folder):
             assert row["benchmarks"][b["dataset"]]["delta_db"] == b["conversion_delta_db"]
         # TFLite runs here: every artifact timed, min <= median <= max
         lat = row["latency"]
-        assert lat["min_ms"] <= lat["median_ms"] <= lat["max_ms"] and lat["runs"] == 3
+        assert lat["min_ms"] <= lat["median_ms"] <= lat["max_ms"]
+        # 3 runs, or fewer once the time budget is spent (int8-full on reference kernels)
+        assert lat["runs"] == 3 or 1 <= lat["runs"] and lat["runs"] * lat["max_ms"] >= 1000 * LATENCY_BUDGET_S
         assert row["passed"] is (row["file"] != failing)
     assert set(data["torch_latency"]) == {"lkdn-s", "fmen-s"}
     # seam curve: monotone-ish from visible seams at overlap 0 to exact tiling at the radius

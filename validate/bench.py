@@ -67,17 +67,23 @@ def peak_rss_mb() -> float:
     return rss / (1 << 20) if sys.platform == "darwin" else rss / 1024.0
 
 
-def time_runs(fn, x, runs: int, warmup: int) -> Dict:
-    """Call ``fn(x)`` ``warmup`` times untimed, then ``runs`` times timed (wall clock).
-    Returns ``{"median_ms", "min_ms", "max_ms", "runs"}`` in milliseconds."""
+def time_runs(fn, x, runs: int, warmup: int, budget_s: Optional[float] = None) -> Dict:
+    """Call ``fn(x)`` ``warmup`` times untimed, then ``runs`` times timed (wall clock); with
+    ``budget_s``, timed runs stop once they have taken that many seconds (at least one run:
+    a reference-kernel artifact at 9 s per call is not timed 5 times for a context figure).
+    Returns ``{"median_ms", "min_ms", "max_ms", "runs"}`` in milliseconds (``runs``: done)."""
     for _ in range(warmup):
         fn(x)
-    times = []
+    times: List[float] = []
+    start = time.perf_counter()
     for _ in range(runs):
         t0 = time.perf_counter()
         fn(x)
         times.append((time.perf_counter() - t0) * 1000.0)
-    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times), "runs": runs}
+        if budget_s is not None and time.perf_counter() - start >= budget_s:
+            break
+    return {"median_ms": statistics.median(times), "min_ms": min(times), "max_ms": max(times),
+            "runs": len(times)}
 
 
 def onnx_session(path: Path, threads: int):
@@ -193,8 +199,9 @@ def _matmul_gflops(threads: int, runs: int, warmup: int, tflite: Optional[str] =
 
 
 def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
-            size: Optional[Sequence[int]] = None, form: str = "deploy") -> Dict:
-    """One measurement in this process.
+            size: Optional[Sequence[int]] = None, form: str = "deploy",
+            budget_s: Optional[float] = None) -> Dict:
+    """One measurement in this process (``budget_s``: see :func:`time_runs`).
 
     ``kind``: ``artifact`` (``what`` = artifact path), ``torch`` (``what`` = registry model,
     ``size`` = LR ``(h, w)``, ``form`` training/deploy), ``onnxruntime`` (``what`` = fixed-shape
@@ -243,7 +250,7 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
     else:
         raise InputError(f"unknown benchmark kind {kind!r}")
     x = np.random.default_rng(0).random((1, 3, h, w), dtype=np.float32)
-    result = time_runs(runner, x, runs, warmup)
+    result = time_runs(runner, x, runs, warmup, budget_s)
     result["peak_rss_mb"] = peak_rss_mb()
     result["import_rss_mb"] = import_rss
     result["input"] = [h, w]
@@ -251,14 +258,15 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
 
 
 def run_isolated(kind: str, what: str, threads: int, runs: int, warmup: int,
-                 size: Optional[Sequence[int]] = None, form: str = "deploy") -> Dict:
+                 size: Optional[Sequence[int]] = None, form: str = "deploy",
+                 budget_s: Optional[float] = None) -> Dict:
     """:func:`measure` in a child process (same arguments and result).
 
     Raises:
         ArtifactError: the child failed; the message carries its last stderr line.
     """
     args = [sys.executable, "-m", "validate.bench", kind, str(what), str(threads), str(runs), str(warmup),
-            "x".join(map(str, size)) if size else "-", form]
+            "x".join(map(str, size)) if size else "-", form, "-" if budget_s is None else str(budget_s)]
     proc = subprocess.run(args, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
@@ -394,5 +402,7 @@ if __name__ == "__main__":  # worker: kind what threads runs warmup size form
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore")
     kind, what, threads, runs, warmup, size, form = sys.argv[1:8]
+    budget = sys.argv[8] if len(sys.argv) > 8 else "-"
     size_hw = None if size == "-" else [int(v) for v in size.split("x")]
-    print(json.dumps(measure(kind, what, int(threads), int(runs), int(warmup), size_hw, form)))
+    print(json.dumps(measure(kind, what, int(threads), int(runs), int(warmup), size_hw, form,
+                             None if budget == "-" else float(budget))))

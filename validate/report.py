@@ -40,6 +40,8 @@ REPORT_JSON = "report.json"
 REPORT_SCHEMA = 1
 #: |artifact - torch| that maps to the top of the heat-map colour scale, in 8-bit levels
 HEAT_FULL_SCALE = 4.0
+#: seconds of timed runs per latency figure (at least one run): context, not the benchmark
+LATENCY_BUDGET_S = 5.0
 #: side of the square HR crop shown in the image comparisons, in HR pixels
 CROP = 128
 #: overlaps (LR pixels) of the seam curve, besides the radius itself
@@ -368,12 +370,14 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
         latencies[m["file"]] = None
         if latency_runs and m["target"] == "tflite":
             step(f"timing {m['file']}")
-            r = run_isolated("artifact", str(path), threads, latency_runs, latency_warmup)
+            r = run_isolated("artifact", str(path), threads, latency_runs, latency_warmup,
+                             budget_s=LATENCY_BUDGET_S)
             latencies[m["file"]] = {**r, "threads": threads}
             if m["model"] not in torch_latency:
                 step(f"timing {m['model']} PyTorch eager")
                 torch_latency[m["model"]] = {**run_isolated("torch", m["model"], threads, latency_runs,
-                                                            latency_warmup, r["input"]), "threads": threads}
+                                                            latency_warmup, r["input"], budget_s=LATENCY_BUDGET_S),
+                                             "threads": threads}
     rows = sorted((matrix_row(m, latencies[m["file"]]) for _, m in items), key=_row_order)
 
     groups: Dict[str, List[Tuple[Path, Dict]]] = {}
@@ -423,6 +427,7 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
         "folder": str(folder.resolve()), "machine": machine(), "tools": tool_versions([]),
         "latency_method": {"threads": threads, "runs": latency_runs, "warmup": latency_warmup,
                            "statistic": "median (min, max) in ms, each runtime in a fresh process",
+                           "budget_s": LATENCY_BUDGET_S,
                            "note": "context only; pocketsr bench is the benchmark"},
         "quality_dataset": _quality_dataset(rows),
         "artifacts": rows, "torch_latency": torch_latency, "recommendations": recommendations(rows),
