@@ -423,8 +423,10 @@ class QuantPlan:
         from validate.metrics import parity
         from validate.runners import TorchRunner
 
-        psnr = float(np.mean([parity(runner(x), ref)["psnr_db"]
-                              for x, ref in zip(self.check_inputs, self.check_reference)]))
+        from validate.tiling import run_batched
+
+        outs = run_batched(runner, self.check_inputs)
+        psnr = float(np.mean([parity(y, ref)["psnr_db"] for y, ref in zip(outs, self.check_reference)]))
         out = {"calibration_psnr_db": round(psnr, 2)}
         if self.selection is not None:
             size = runner.input_size

@@ -118,6 +118,25 @@ def int8_full(tmp_path_factory):
                           quant_options=QuantOptions(count=8, max_float_layers=2))
 
 
+def test_reference_kernel_artifacts_run_batches_in_parallel(int8_full, photo_crops):
+    """16-bit activations run on single-threaded reference kernels: a batch is spread over
+    parallel interpreters, with exactly the results of one call per image."""
+    from validate.runners import TFLiteRunner
+    from validate.tiling import run_batched
+    path, manifest = int8_full
+    if not manifest["conversion"]["activations_16bit_blocks"]:
+        pytest.skip("this int8-full artifact has no 16-bit blocks")
+    runner = TFLiteRunner(path, threads=2)
+    assert runner.batch_pixels == 2 * 48 * 64
+    xs = [np.ascontiguousarray(c[:, :, :48, :64]) for c in photo_crops]
+    one_by_one = [runner(x) for x in xs]
+    batched = runner(np.concatenate(xs))
+    assert batched.shape == (len(xs), 3, 192, 256)
+    assert all(np.array_equal(batched[i:i + 1], y) for i, y in enumerate(one_by_one))
+    assert all(np.array_equal(a, b) for a, b in zip(run_batched(runner, xs), one_by_one))
+    assert TFLiteRunner(path, threads=1).batch_pixels == 0  # one thread: nothing to spread
+
+
 def test_int8_full_has_uint8_compatible_io(int8_full):
     path, manifest = int8_full
     for tensor in (manifest["input"], manifest["output"]):

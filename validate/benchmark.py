@@ -9,16 +9,7 @@ import numpy as np
 from .data import BenchmarkSet, from_tensor_array, to_tensor_array
 from .metrics import psnr_ssim_y
 from .runners import Runner
-from .tiling import describe, run_image
-
-
-def upscale_lr(runner: Runner, lr: np.ndarray, input_size=None, overlap: int = 16) -> np.ndarray:
-    """Upscale one ``(h, w, 3)`` uint8 LR image; returns ``(1, 3, h*s, w*s)`` float32 in [0, 1].
-
-    ``input_size`` overrides the runner's own (used to run PyTorch on an artifact's canvas).
-    """
-    size = input_size if input_size is not None else runner.input_size
-    return run_image(runner, to_tensor_array(lr), runner.scale, size, overlap)
+from .tiling import describe, run_images
 
 
 def evaluate(runner: Runner, dataset: BenchmarkSet, input_size=None, overlap: int = 16,
@@ -36,8 +27,9 @@ def evaluate(runner: Runner, dataset: BenchmarkSet, input_size=None, overlap: in
     per_image: List[Dict] = []
     outputs = {}
     feeds = set()
-    for item in dataset.images:
-        sr = upscale_lr(runner, item.lr, input_size, overlap)
+    # every image's tiles in one batched pass (runners with batch_pixels run them together)
+    srs = run_images(runner, [to_tensor_array(item.lr) for item in dataset.images], runner.scale, size, overlap)
+    for item, sr in zip(dataset.images, srs):
         feeds.add(describe(item.lr.shape[:2], size, overlap))
         scores = psnr_ssim_y(from_tensor_array(sr), item.hr, dataset.scale)
         per_image.append({"name": item.name, **scores})

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -155,6 +155,42 @@ def upscale_uint8(runner: Callable[[np.ndarray], np.ndarray], img: np.ndarray, o
     return out
 
 
+def run_batched(run: Callable[[np.ndarray], np.ndarray], xs: Sequence[np.ndarray]) -> List[np.ndarray]:
+    """``[run(x) for x in xs]`` for same-shape ``(1, 3, h, w)`` inputs, as few calls as the
+    runner's ``batch_pixels`` allows (see :class:`validate.runners.Runner`); same results."""
+    if not xs:
+        return []
+    per_call = max(1, getattr(run, "batch_pixels", 0) // (xs[0].shape[2] * xs[0].shape[3]))
+    out: List[np.ndarray] = []
+    for start in range(0, len(xs), per_call):
+        group = xs[start:start + per_call]
+        ys = run(np.ascontiguousarray(np.concatenate(group), dtype=np.float32)) if len(group) > 1 else run(group[0])
+        out.extend(ys[i:i + 1] for i in range(len(group)))
+    return out
+
+
+def run_images(run: Callable[[np.ndarray], np.ndarray], xs: Sequence[np.ndarray], scale: int,
+               input_size: Optional[Tuple[int, int]], overlap: int) -> List[np.ndarray]:
+    """:func:`run_image` of several images, their tiles batched together (across images too)
+    for runners with ``batch_pixels``: small tiles and many small images cost time in
+    proportion to their pixels, and parallel runners get work for every worker."""
+    if input_size is None:
+        return [run(x) for x in xs]
+    outs, jobs = [], []
+    for x in xs:
+        _, c, h, w = x.shape
+        outs.append(np.empty((1, c, h * scale, w * scale), dtype=np.float32))
+        img = x[0].transpose(1, 2, 0)
+        jobs += [(len(outs) - 1, img, t) for t in plan_tiles(h, w, input_size, overlap)]
+    inputs = [np.ascontiguousarray(_tile_input(img, t).transpose(2, 0, 1)[None], dtype=np.float32)
+              for _, img, t in jobs]
+    for (k, _, t), y in zip(jobs, run_batched(run, inputs)):
+        oy, ox = t.own_y0 - t.y0, t.own_x0 - t.x0
+        outs[k][0, :, t.own_y0 * scale:t.own_y1 * scale, t.own_x0 * scale:t.own_x1 * scale] = \
+            y[0, :, oy * scale:(oy + t.own_y1 - t.own_y0) * scale, ox * scale:(ox + t.own_x1 - t.own_x0) * scale]
+    return outs
+
+
 def run_image(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, scale: int,
               input_size: Optional[Tuple[int, int]], overlap: int) -> np.ndarray:
     """Float variant used by the benchmark: ``(1, 3, H, W)`` float32 [0, 1] -> ``(1, 3, H*s,
@@ -162,22 +198,7 @@ def run_image(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, scale: int
     None runs the whole image at once. A runner with ``batch_pixels`` (see
     :class:`validate.runners.Runner`) gets as many tiles per call as that allows, so small tiles
     cost time in proportion to their pixels rather than their number; the result is the same."""
-    if input_size is None:
-        return run(x)
-    _, c, h, w = x.shape
-    img = x[0].transpose(1, 2, 0)
-    out = np.empty((1, c, h * scale, w * scale), dtype=np.float32)
-    tiles = plan_tiles(h, w, input_size, overlap)
-    per_call = max(1, getattr(run, "batch_pixels", 0) // (input_size[0] * input_size[1]))
-    for start in range(0, len(tiles), per_call):
-        group = tiles[start:start + per_call]
-        batch = np.ascontiguousarray(np.stack([_tile_input(img, t).transpose(2, 0, 1) for t in group]),
-                                     dtype=np.float32)
-        for t, y in zip(group, run(batch)):
-            oy, ox = t.own_y0 - t.y0, t.own_x0 - t.x0
-            out[0, :, t.own_y0 * scale:t.own_y1 * scale, t.own_x0 * scale:t.own_x1 * scale] = \
-                y[:, oy * scale:(oy + t.own_y1 - t.own_y0) * scale, ox * scale:(ox + t.own_x1 - t.own_x0) * scale]
-    return out
+    return run_images(run, [x], scale, input_size, overlap)[0]
 
 
 def describe(shape_hw: Tuple[int, int], input_size: Optional[Tuple[int, int]], overlap: int) -> str:

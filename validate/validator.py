@@ -33,7 +33,7 @@ from .benchmark import evaluate
 from .data import BenchmarkSet, builtin_pairs, crops, load_benchmark, real_photos, to_tensor_array
 from .metrics import parity
 from .runners import Runner, TorchRunner, open_artifact
-from .tiling import overlap_for
+from .tiling import overlap_for, run_batched
 
 #: precision -> (min parity PSNR vs torch on real photos [dB], max |ΔPSNR| on benchmarks [dB])
 GATES: Dict[str, Tuple[float, float]] = {
@@ -135,9 +135,10 @@ class Validator:
         overlap = overlap_for(manifest, tile=size)
 
         per_photo = []
-        for label, x in self.parity_inputs(crop):
+        photos = self.parity_inputs(crop)
+        for (label, x), got in zip(photos, run_batched(runner, [x for _, x in photos])):
             want = self._cached(ref_key + ("photo", label), lambda: ref(x))
-            per_photo.append({"image": label, **parity(runner(x), want)})
+            per_photo.append({"image": label, **parity(got, want)})
             if progress:
                 progress()
         noise = np.random.default_rng(self.seed).random((1, 3, *crop), dtype=np.float32)
