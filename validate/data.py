@@ -230,18 +230,6 @@ def builtin_pairs(role: str, scale: int) -> "BenchmarkSet":
     return BenchmarkSet(label, scale, images)
 
 
-def roles_record(photos: Optional[Path] = None, calibration: Optional[str] = None) -> Dict:
-    """Which image served which purpose, for manifests and the report."""
-    folder = Path(photos) if photos else default_photo_dir()
-    return {
-        "parity": str(folder) if folder else "scikit-image: " + ", ".join(ROLES["parity"]),
-        "calibration": calibration,
-        "selection": f"{SELECTION_SET}: " + ", ".join(ROLES["selection"]) + " (bicubic HR/LR pairs)",
-        "gating": f"{BUILTIN_BENCHMARK}: " + ", ".join(ROLES["gating"]) + " (bicubic HR/LR pairs)",
-        "disjoint": True,
-    }
-
-
 def real_photos(folder: Optional[Path] = None) -> List[Tuple[str, np.ndarray]]:
     """Real photographs for parity checks, as ``[(name, (H, W, 3) uint8)]``.
 
