@@ -172,7 +172,7 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
         key = ("plan", spec.name, id(deploy), target.plan_precision(precision), tuple(input_size), gpu_friendly)
         if key not in cache:
             cache[key] = plan_quantization(folded, target.plan_precision(precision), input_size, quant_options)
-        plan = cache[key].for_gate(precision)
+        plan = cache[key].for_gate(precision, label=f"{target.name} {precision}")
         folded = plan.model
     out_dir = Path(out_dir)
     path = out_dir / artifact_name(spec.name, spec.scale, None if dynamic else input_size, precision,

@@ -414,6 +414,13 @@ class QuantPlan:
         self.float_scopes = normalization_scopes(model)
         self.stopped: Optional[str] = None
         self._selection_ref = {}
+        #: the accepted search results of this plan's artifacts so far (shared by the copies
+        #: :meth:`for_gate` makes): ``[{"artifact", "precision", "float_convs"}]``, where the
+        #: next search of the same precision starts
+        self.accepted: List[dict] = []
+        self.label: Optional[str] = None
+        self.precision: Optional[str] = None
+        self.warm_start: Optional[dict] = None
 
     def measure(self, runner) -> dict:
         """Score a written candidate artifact through its runtime ``runner``.
@@ -421,7 +428,9 @@ class QuantPlan:
         Returns:
             ``{"calibration_psnr_db"}``: mean output PSNR (dB, peak 1) vs the float model on
             :attr:`check_inputs`; with a selection set also ``"selection_delta_db"``: Y-PSNR of
-            the artifact minus the float model's on the identical canvas, mean over the pairs.
+            the artifact minus the float model's on the identical canvas, mean over the pairs —
+            measured only when the calibration PSNR reaches :attr:`target_db` (below it the
+            candidate is rejected whatever its ΔPSNR; ``None`` then).
         """
         from validate.benchmark import evaluate
         from validate.metrics import parity
@@ -432,7 +441,9 @@ class QuantPlan:
         outs = run_batched(runner, self.check_inputs)
         psnr = float(np.mean([parity(y, ref)["psnr_db"] for y, ref in zip(outs, self.check_reference)]))
         out = {"calibration_psnr_db": round(psnr, 2)}
-        if self.selection is not None:
+        if self.selection is not None and psnr < self.target_db:
+            out["selection_delta_db"] = None
+        elif self.selection is not None:
             size = runner.input_size
             if size not in self._selection_ref:
                 ref = TorchRunner(self.model, self.selection.scale)
@@ -441,14 +452,18 @@ class QuantPlan:
             out["selection_delta_db"] = round(got["psnr_y"] - self._selection_ref[size]["psnr_y"], 4)
         return out
 
-    def for_gate(self, precision: str) -> "QuantPlan":
+    def for_gate(self, precision: str, label: Optional[str] = None) -> "QuantPlan":
         """This plan for one artifact of ``precision`` (its own ΔPSNR gate, a fresh search
-        state); calibration, ranking, model and selection reference are shared, not copied."""
+        state); calibration, ranking, model, selection reference and the searches accepted so
+        far are shared, not copied. ``label``: the artifact's name in later warm starts."""
         from validate.validator import GATES
 
         plan = copy.copy(self)
         plan.gate_delta_db = GATES[precision][1]
         plan.stopped = None
+        plan.warm_start = None
+        plan.label = label or precision
+        plan.precision = precision
         return plan
 
     def search_record(self, history: List[dict]) -> dict:
@@ -461,12 +476,13 @@ class QuantPlan:
                 "selection": {"set": sel.name if sel else None,
                               "images": [i.name for i in sel.images] if sel else [],
                               "max_abs_delta_db": SELECTION_MARGIN * self.gate_delta_db},
-                "search_stopped": self.stopped, "mixed_precision_search": history, **self.record}
+                "search_stopped": self.stopped, "warm_start": self.warm_start,
+                "mixed_precision_search": history, **self.record}
 
     def accepts(self, m: dict) -> bool:
         """Whether a :meth:`measure` result is good enough to stop the search."""
         return (m["calibration_psnr_db"] >= self.target_db
-                and abs(m.get("selection_delta_db", 0.0)) <= SELECTION_MARGIN * self.gate_delta_db)
+                and abs(m.get("selection_delta_db") or 0.0) <= SELECTION_MARGIN * self.gate_delta_db)
 
     def keep_float_search(self, attempt: Callable[[List[str]], dict],
                           first: Optional[dict] = None) -> List[str]:
@@ -476,6 +492,14 @@ class QuantPlan:
         (the mean gain of the last :data:`HOPELESS_WINDOW` steps times the steps left falls
         short; :attr:`stopped` then says so and the artifact fails its gate downstream).
 
+        Warm start: when another artifact of the same plan and precision was accepted with
+        ``k`` float convs (TFLite int8-weights before Core ML int8-weights: the same per-channel
+        int8 weights), the search starts at ``k``: accepted there, it steps down while the
+        smaller set is still accepted (and rewrites the smallest accepted one); rejected, it
+        steps up as usual. Recorded as :attr:`warm_start`. Not used when ``first`` is given (the
+        target already wrote a start), nor across precisions (palettes err unlike int8: a hint
+        from int8-weights cost Core ML palettized-6bit more candidates than a cold search).
+
         Args:
             attempt: ``attempt(keep)`` writes the artifact with the ``keep`` convs (module
                 paths) float and returns its :meth:`measure` (the target records its own history).
@@ -484,30 +508,59 @@ class QuantPlan:
         Returns:
             The convs kept float (the artifact of the last ``attempt`` call is the result).
         """
-        keep: List[str] = []
-        m = first if first is not None else attempt(keep)
-        psnrs = [m["calibration_psnr_db"]]
-        deltas = [abs(m.get("selection_delta_db", 0.0))]
-        limit = SELECTION_MARGIN * self.gate_delta_db
         budget = min(self.max_float_layers, len(self.ranking))
+        same = [a for a in self.accepted if a["precision"] == self.precision]
+        start = same[-1] if same and first is None else None
+        keep: List[str] = []
+        if start is not None and 0 < start["float_convs"] <= budget:
+            self.warm_start = dict(start)
+            k = start["float_convs"]
+            m = attempt(self.ranking[:k])
+            if self.accepts(m):
+                while k > 0:
+                    smaller = attempt(self.ranking[:k - 1])
+                    if not self.accepts(smaller):
+                        m = attempt(self.ranking[:k])  # the artifact left behind is the accepted one
+                        break
+                    k, m = k - 1, smaller
+                keep = self.ranking[:k]
+                self._accepted(keep)
+                return list(keep)
+            keep = self.ranking[:k]
+        else:
+            m = first if first is not None else attempt(keep)
+        psnrs = [m["calibration_psnr_db"]]
+        deltas = [_abs(m.get("selection_delta_db"))]
+        limit = SELECTION_MARGIN * self.gate_delta_db
         while not self.accepts(m) and len(keep) < budget:
             keep.append(self.ranking[len(keep)])
             m = attempt(list(keep))
             psnrs.append(m["calibration_psnr_db"])
-            deltas.append(abs(m.get("selection_delta_db", 0.0)))
+            deltas.append(_abs(m.get("selection_delta_db")))
             # Only the calibration PSNR is extrapolated: it rises steadily with float convs,
             # while a ΔPSNR on a few images moves by image-specific effects of either sign.
             if len(psnrs) > HOPELESS_WINDOW and psnrs[-1] < self.target_db:
                 gain = max(0.0, (psnrs[-1] - psnrs[-1 - HOPELESS_WINDOW]) / HOPELESS_WINDOW)
                 if psnrs[-1] + gain * (budget - len(keep)) < self.target_db:
+                    sel = [d for d in deltas if d is not None]
                     self.stopped = (f"calibration target {self.target_db:g} dB out of reach: "
                                     f"{psnrs[-1]:.2f} dB after {len(keep)} float convs, "
                                     f"+{gain:.2f} dB per conv lately (selection |ΔPSNR| "
-                                    f"{deltas[-1]:.4f} dB, limit {limit:.4f})")
+                                    + (f"{sel[-1]:.4f} dB when last measured" if sel else "not measured")
+                                    + f", limit {limit:.4f})")
                     break
         if not self.accepts(m) and self.stopped is None:
             self.stopped = f"not accepted after {len(keep)} float convs (the cap): {m}"
+        if self.stopped is None:
+            self._accepted(keep)
         return keep
+
+    def _accepted(self, keep: List[str]) -> None:
+        self.accepted.append({"artifact": self.label, "precision": self.precision, "float_convs": len(keep)})
+
+
+def _abs(v: Optional[float]) -> Optional[float]:
+    return None if v is None else abs(v)
 
 
 CHECK_CROPS = 6

@@ -300,6 +300,9 @@ def convert(
     if photos is not None and not photos.is_dir():
         raise InputError(f"--photos folder not found: {photos}")
     validator = None if no_validate else Validator(datasets, photos, threads=threads)
+    if report and validator is not None:
+        from validate.report import CROP, IMAGES
+        validator.keep_comparisons(IMAGES, CROP)  # the report then re-runs no artifact for them
     clock = StepClock([(kind, j.target, j.precision) for j in jobs
                        for kind in (("convert",) if no_validate else ("convert", "validate"))])
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
@@ -325,7 +328,7 @@ def convert(
     out.print(_summary_table(manifests))
     out.print(f"artifacts, manifests and index.json in {output}/")
     if report:
-        _write_report(output, photos=photos, threads=threads)
+        _write_report(output, photos=photos, threads=threads, validator=validator)
     _gate_outcome(manifests)
 
 

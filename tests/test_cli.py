@@ -190,3 +190,22 @@ def test_step_clock_estimates_from_finished_steps_of_the_same_kind(monkeypatch):
     assert clock.remaining() == (2.0, 0)
     clock.start(None)
     assert clock.describe_remaining() == "done" and len(clock.done) == 7
+
+
+def test_report_image_comparisons_reuse_the_validation_runs(small_artifact, monkeypatch):
+    """What `convert` keeps while validating gives the report's comparison panels exactly as
+    running the artifact again would, without running it (`pocketsr convert` then `report`)."""
+    from convert.manifest import read_manifest
+    from validate import runners
+    from validate.report import CROP, image_comparisons
+    from validate.validator import Validator
+
+    m = read_manifest(small_artifact)
+    groups = {m["model"]: [(small_artifact, m)]}
+    fresh = image_comparisons(groups, Validator((), PHOTOS), 2, 2, lambda _msg: None)
+    kept = Validator((), PHOTOS)
+    kept.keep_comparisons(2, CROP)
+    assert kept.validate(small_artifact, m)["passed"]
+    monkeypatch.setattr(runners, "open_artifact", lambda *a, **k: pytest.fail("artifact run again"))
+    reused = image_comparisons(groups, kept, 2, 2, lambda _msg: None)
+    assert len(reused) == 2 and reused == fresh

@@ -68,7 +68,8 @@ class _Plan(QuantPlan):
     def __init__(self, target_db=51.0, budget=12):
         self.target_db, self.max_float_layers, self.gate_delta_db = target_db, budget, 0.1
         self.ranking = [f"c{i}" for i in range(20)]
-        self.stopped = None
+        self.stopped, self.accepted, self.label, self.warm_start = None, [], "test", None
+        self.precision = "int8-weights"
 
 
 def test_search_stops_when_its_target_is_out_of_reach():
@@ -87,6 +88,36 @@ def test_search_stops_when_its_target_is_out_of_reach():
     plan.keep_float_search(lambda keep: calls.append(keep) or
                            {"calibration_psnr_db": next(psnr), "selection_delta_db": -0.05})
     assert len(calls) == 4 and plan.stopped is None  # accepted: 52 dB and |-0.05| <= 0.075
+
+
+def test_search_warm_starts_from_the_plans_last_accepted_artifact():
+    """Core ML int8-weights / palettized-6bit start where TFLite int8-weights was accepted:
+    the same answer as a cold search (accepted from 5 float convs on), in 3 candidates, not 6."""
+    def psnr(keep):
+        return {"calibration_psnr_db": 50.0 + 3.0 * len(keep), "selection_delta_db": -0.01}
+
+    cold, calls = _Plan(target_db=65.0), []
+    assert cold.keep_float_search(lambda keep: calls.append(len(keep)) or psnr(keep)) == cold.ranking[:5]
+    assert calls == [0, 1, 2, 3, 4, 5] and cold.warm_start is None
+    assert cold.accepted == [{"artifact": "test", "precision": "int8-weights", "float_convs": 5}]
+
+    for hint, want_calls in ((5, [5, 4, 5]), (7, [7, 6, 5, 4, 5]), (3, [3, 4, 5])):
+        warm, calls = cold.for_gate("int8-weights", label="coreml int8-weights"), []
+        warm.accepted = [{"artifact": "tflite int8-weights", "precision": "int8-weights", "float_convs": hint},
+                         {"artifact": "coreml palettized-6bit", "precision": "palettized-6bit", "float_convs": 1}]
+        keep = warm.keep_float_search(lambda keep: calls.append(len(keep)) or psnr(keep))
+        assert keep == cold.ranking[:5] and calls == want_calls, (hint, calls)
+        assert warm.warm_start == {"artifact": "tflite int8-weights", "precision": "int8-weights", "float_convs": hint}
+        assert warm.stopped is None
+        assert warm.accepted[-1] == {"artifact": "coreml int8-weights", "precision": "int8-weights", "float_convs": 5}
+    # another precision of the same plan starts cold
+    other, calls = cold.for_gate("palettized-6bit"), []
+    other.keep_float_search(lambda keep: calls.append(len(keep)) or psnr(keep))
+    assert calls == [0, 1, 2, 3, 4, 5] and other.warm_start is None
+    # the target's own start (TFLite writes the 0-float artifact first) is never skipped
+    first, calls = cold.for_gate("int8-weights"), []
+    first.keep_float_search(lambda keep: calls.append(len(keep)) or psnr(keep), psnr([]))
+    assert calls == [1, 2, 3, 4, 5] and first.warm_start is None
 
 
 @pytest.mark.slow

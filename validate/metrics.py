@@ -11,7 +11,7 @@ Gaussian window, sigma 1.5, K1 0.01, K2 0.03, windows fully inside the image).
 from __future__ import annotations
 
 import math
-from typing import Dict
+from typing import Dict, Tuple
 
 import numpy as np
 from skimage.metrics import structural_similarity
@@ -85,3 +85,18 @@ def parity(out: np.ndarray, ref: np.ndarray) -> Dict[str, float]:
         "psnr_db": psnr(out, ref, 1.0),
         "changed_8bit": float(np.mean(to_uint8(out) != to_uint8(ref))),
     }
+
+
+def detail_window(img: np.ndarray, size: int) -> Tuple[int, int]:
+    """Top-left ``(y, x)`` of the ``size``-square window of an ``(H, W, 3)`` image with the most
+    gradient energy (sum of absolute vertical and horizontal differences of the channel mean:
+    where quantization error is easiest to see); ``(0, 0)`` when the image is smaller."""
+    g = img.astype(np.float32).mean(axis=2)
+    e = np.abs(np.diff(g, axis=0))[:, :-1] + np.abs(np.diff(g, axis=1))[:-1, :]
+    h, w = e.shape
+    if h < size or w < size:
+        return 0, 0
+    c = np.pad(e, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    sums = c[size:, size:] - c[:-size, size:] - c[size:, :-size] + c[:-size, :-size]
+    y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    return int(y), int(x)

@@ -44,10 +44,13 @@ HEAT_FULL_SCALE = 4.0
 LATENCY_BUDGET_S = 5.0
 #: side of the square HR crop shown in the image comparisons, in HR pixels
 CROP = 128
+#: real photos in the image comparisons by default
+IMAGES = 2
 #: overlaps (LR pixels) of the seam curve, besides the radius itself
 SEAM_OVERLAPS = (0, 2, 4, 8, 12, 16, 24, 32, 48)
-#: real photos in the seam curve
-SEAM_IMAGES = 2
+#: real photos in the seam curve (the largest; each adds 8 tile inferences per overlap: two
+#: photos doubled the report's longest step for the same shape of curve)
+SEAM_IMAGES = 1
 
 
 def _b64_png(img: np.ndarray) -> str:
@@ -254,20 +257,6 @@ def plot_seam(curves: Sequence[Dict]) -> Optional[str]:
 
 
 # -- images -----------------------------------------------------------------------------------
-def _detail_window(img: np.ndarray, size: int) -> Tuple[int, int]:
-    """Top-left ``(y, x)`` of the ``size``-square window of an ``(H, W, 3)`` image with the most
-    gradient energy (where quantization error is easiest to see)."""
-    g = img.astype(np.float32).mean(axis=2)
-    e = np.abs(np.diff(g, axis=0))[:, :-1] + np.abs(np.diff(g, axis=1))[:-1, :]
-    h, w = e.shape
-    if h < size or w < size:
-        return 0, 0
-    c = np.pad(e, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
-    sums = c[size:, size:] - c[:-size, size:] - c[size:, :-size] + c[:-size, :-size]
-    y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
-    return int(y), int(x)
-
-
 def heat_map(diff: np.ndarray, full_scale: float = HEAT_FULL_SCALE) -> np.ndarray:
     """``(H, W, 3)`` float |difference| in [0, 1] units -> ``(H, W, 3)`` uint8 'magma' image of
     the per-pixel channel mean, ``full_scale`` 8-bit levels mapping to the top of the scale."""
@@ -286,43 +275,63 @@ def image_comparisons(groups: Dict[str, List[Tuple[Path, Dict]]], validator, ima
                       threads: int, step: Callable[[str], None]) -> List[Dict]:
     """Per model and real photo: the LR centre crop at the artifacts' input size, upscaled by
     bicubic, PyTorch (deploy, fp32) and every artifact of that model; the ``CROP``-square HR
-    window with the most detail is shown. Returns ``[{"model", "image", "window": [y, x, size],
-    "panels": [{"label", "png", "heat_png" | None, "psnr_db" | None, "max_abs" | None}]}]``
-    (``psnr_db``/``max_abs`` of the whole SR output vs PyTorch, float, peak 1)."""
+    window with the most detail is shown. What ``validator`` kept of the identical validation
+    runs (:meth:`~validate.validator.Validator.keep_comparisons`) is used instead of running
+    again. Returns ``[{"model", "image", "window": [y, x, size], "panels": [{"label", "png",
+    "heat_png" | None, "psnr_db" | None, "max_abs" | None}]}]`` (``psnr_db``/``max_abs`` of the
+    whole SR output vs PyTorch, float, peak 1)."""
     from .data import crops, from_tensor_array, real_photos, to_tensor_array
-    from .metrics import parity
+    from .metrics import detail_window, parity
     from .runners import open_artifact
     from .validator import DYNAMIC_PARITY_SIZE
+
+    def input_size(m: Dict) -> Optional[Tuple[int, int]]:
+        shape = m["input"]["shape"]
+        hw = shape[1:3] if m["input"].get("layout", "NHWC") == "NHWC" else shape[2:4]
+        return None if min(hw) < 1 else (int(hw[0]), int(hw[1]))
 
     photos = real_photos(validator.photos_dir)[:images]
     out = []
     for model, items in groups.items():
-        runners = [(p, m, open_artifact(p, threads=threads)) for p, m in items]
-        size = next((r.input_size for _, _, r in runners if r.input_size), DYNAMIC_PARITY_SIZE)
-        ref = validator.reference(items[0][1])
-        scale = items[0][1]["scale"]
+        size = next((input_size(m) for _, m in items if input_size(m)), DYNAMIC_PARITY_SIZE)
+        first = items[0][1]
+        ref = validator.reference(first)
+        scale = first["scale"]
+        runners: Dict[str, object] = {}
         for name, photo in photos:
             step(f"image comparison {model} {name}")
             lr = crops(photo, tuple(size), 1, np.random.default_rng(0))[0]
             x = to_tensor_array(lr)
-            torch_out = ref(x)
-            torch_u8 = from_tensor_array(torch_out)
-            y, xw = _detail_window(torch_u8, CROP)
+            label = f"{name}#0"
+            kept = validator.comparisons.get((first["model"], first["weights"].get("sha256"), size, label))
+            if kept is None:
+                torch_out = ref(x)
+                y, xw = detail_window(from_tensor_array(torch_out), CROP)
+                torch_win = torch_out[:, :, y:y + CROP, xw:xw + CROP]
+            else:
+                torch_out, (y, xw, _), torch_win = None, kept["window"], kept["torch"]
             win = (slice(y, y + CROP), slice(xw, xw + CROP))
             panels = [{"label": "bicubic", "png": _b64_png(_bicubic(lr, scale)[win]), "heat_png": None,
                        "psnr_db": None, "max_abs": None},
-                      {"label": "PyTorch fp32 (reference)", "png": _b64_png(torch_u8[win]), "heat_png": None,
-                       "psnr_db": None, "max_abs": None}]
-            for path, manifest, runner in runners:
-                sr = runner(x)
-                p = parity(sr, torch_out)
-                diff = np.abs(np.clip(sr, 0, 1) - np.clip(torch_out, 0, 1))[0].transpose(1, 2, 0)
+                      {"label": "PyTorch fp32 (reference)", "png": _b64_png(from_tensor_array(torch_win)),
+                       "heat_png": None, "psnr_db": None, "max_abs": None}]
+            for path, manifest in items:
+                mine = validator.comparisons.get((manifest["sha256"], size, label)) if kept else None
+                if mine is None:
+                    if manifest["file"] not in runners:
+                        runners[manifest["file"]] = open_artifact(path, threads=threads)
+                    if torch_out is None:
+                        torch_out = ref(x)
+                    sr = runners[manifest["file"]](x)
+                    p = parity(sr, torch_out)
+                    mine = {"sr": sr[:, :, y:y + CROP, xw:xw + CROP], "psnr_db": p["psnr_db"], "max_abs": p["max_abs"]}
+                diff = np.abs(np.clip(mine["sr"], 0, 1) - np.clip(torch_win, 0, 1))[0].transpose(1, 2, 0)
                 panels.append({"label": f"{manifest['target']} {manifest['precision']}", "file": manifest["file"],
-                               "png": _b64_png(from_tensor_array(sr)[win]),
-                               "heat_png": _b64_png(heat_map(diff[win])),
-                               "psnr_db": _finite(p["psnr_db"]), "max_abs": p["max_abs"]})
-            out.append({"model": model, "title": items[0][1].get("title", model), "image": name, "lr_size": list(size), "window": [y, xw, CROP],
-                        "panels": panels})
+                               "png": _b64_png(from_tensor_array(mine["sr"])),
+                               "heat_png": _b64_png(heat_map(diff)),
+                               "psnr_db": _finite(mine["psnr_db"]), "max_abs": mine["max_abs"]})
+            out.append({"model": model, "title": first.get("title", model), "image": name, "lr_size": list(size),
+                        "window": [y, xw, CROP], "panels": panels})
     return out
 
 
@@ -338,8 +347,8 @@ def _artifacts(folder: Path) -> List[Tuple[Path, Dict]]:
 
 
 def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, latency_runs: int = 5,
-            latency_warmup: int = 1, images: int = 2, seam: bool = True,
-            step: Optional[Callable[[str], None]] = None) -> Dict:
+            latency_warmup: int = 1, images: int = IMAGES, seam: bool = True,
+            step: Optional[Callable[[str], None]] = None, validator=None) -> Dict:
     """Measure and gather everything the report shows (the content of ``report.json``, plus
     the embedded images under keys ending in ``png``, which :func:`write_report` strips from
     the JSON).
@@ -351,6 +360,9 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
         latency_runs, latency_warmup: timed and untimed runs per latency figure (0 runs: skip).
         images: real photos in the image comparisons (0: none).
         seam: compute the seam-error curve (PyTorch, a few seconds per overlap).
+        validator: the :class:`~validate.validator.Validator` that validated these artifacts
+            in this process (``photos`` is then its own): its loaded PyTorch models and what it
+            kept for the image comparisons are reused instead of running again.
 
     Raises:
         InputError: not an artifact folder; ArtifactError: a manifest does not match its artifact.
@@ -363,7 +375,7 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
     step = step or (lambda _msg: None)
     folder = Path(folder)
     items = _artifacts(folder)
-    validator = Validator((), photos, threads=threads)
+    validator = validator or Validator((), photos, threads=threads)
     latencies: Dict[str, Optional[Dict]] = {}
     torch_latency: Dict[str, Dict] = {}
     for path, m in items:

@@ -88,6 +88,18 @@ class Validator:
         self.seed = seed
         self._models: Dict[Tuple, Runner] = {}
         self._cache: Dict[Tuple, object] = {}
+        self._window: Optional[Tuple[int, int]] = None  # (photos, crop side) kept for the report
+        #: the report's image comparisons, kept while validating (see :meth:`keep_comparisons`)
+        self.comparisons: Dict[Tuple, Dict] = {}
+
+    def keep_comparisons(self, images: int, crop: int) -> None:
+        """While validating, keep what the report's image comparisons show of the centre crops
+        of the first ``images`` parity photos (the identical inputs): per model the ``crop``-square
+        HR window with the most detail (:func:`validate.metrics.detail_window` of the PyTorch
+        output) and that window of PyTorch's output; per artifact that window of its output and
+        its parity figures. The report then runs nothing again (a few kB per artifact, where
+        whole outputs would be 11 MB each)."""
+        self._window = (images, crop)
 
     # -- reference -------------------------------------------------------------------------
     def reference(self, manifest: Dict) -> TorchRunner:
@@ -122,6 +134,29 @@ class Validator:
             self._cached(("data", str(folder), scale), lambda folder=folder: load_benchmark(folder, scale))
             for folder in self.datasets]
 
+    def _kept_labels(self, size: Tuple[int, int]) -> set:
+        if self._window is None:
+            return set()
+        names = self._cached(("photo names",), lambda: [name for name, _ in real_photos(self.photos_dir)])
+        names = names[:self._window[0]]
+        return {f"{name}#0" for name in names}  # crop 0 of each photo is its centre crop
+
+    def _keep_comparison(self, manifest: Dict, size, label: str, got: np.ndarray, want: np.ndarray,
+                         figures: Dict) -> None:
+        from .data import from_tensor_array
+        from .metrics import detail_window
+
+        crop = self._window[1]
+        model_key = (manifest["model"], manifest["weights"].get("sha256"), tuple(size), label)
+        if model_key not in self.comparisons:
+            y, x = detail_window(from_tensor_array(want), crop)
+            self.comparisons[model_key] = {"window": (y, x, crop),
+                                           "torch": want[:, :, y:y + crop, x:x + crop].copy()}
+        y, x, _ = self.comparisons[model_key]["window"]
+        self.comparisons[(manifest["sha256"], tuple(size), label)] = {
+            "sr": got[:, :, y:y + crop, x:x + crop].copy(),
+            "psnr_db": figures["psnr_db"], "max_abs": figures["max_abs"]}
+
     # -- validation ------------------------------------------------------------------------
     def validate(self, artifact: Path, manifest: Dict, progress=None) -> Dict:
         """Run all checks on one artifact; returns the ``validation`` section of its manifest."""
@@ -136,9 +171,12 @@ class Validator:
 
         per_photo = []
         photos = self.parity_inputs(crop)
+        keep = self._kept_labels(crop)
         for (label, x), got in zip(photos, run_batched(runner, [x for _, x in photos])):
             want = self._cached(ref_key + ("photo", label), lambda: ref(x))
             per_photo.append({"image": label, **parity(got, want)})
+            if label in keep:
+                self._keep_comparison(manifest, crop, label, got, want, per_photo[-1])
             if progress:
                 progress()
         noise = np.random.default_rng(self.seed).random((1, 3, *crop), dtype=np.float32)
