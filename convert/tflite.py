@@ -22,6 +22,9 @@ unquantized (NO_QUANTIZE for their TFLite scope), and the plan's model may be fi
 
 from __future__ import annotations
 
+import sys
+import time
+import warnings
 from pathlib import Path
 from typing import Tuple
 
@@ -30,7 +33,7 @@ import torch
 
 from pocketsr.errors import InputError
 
-from .base import ConversionResult, Target, captured_output, register_target
+from .base import ConversionError, ConversionResult, Target, captured_output, register_target
 
 
 class _NamedIO(torch.nn.Module):
@@ -96,18 +99,81 @@ def _recipe(float_path: Path, precision: str, keep_float, model=None, wide=(), f
     return qt
 
 
-def _calibrate_min_max(qt, data) -> dict:
+def _calibrate_min_max(qt, data, workers: int = 2) -> dict:
     """Calibrate with the running min/max over all samples.
 
     ai-edge-quantizer's ``Quantizer.calibrate`` merges samples with a moving average of the
     per-sample min/max, which clips every activation whose extremes occur in few images (and the
     I/O ranges, so the input would not hold [0, 1]). Its ``Calibrator`` takes the merge rule as a
     parameter; the true min/max is the standard post-training choice.
+
+    On Linux the samples are split between ``workers`` calibrators, the others in forked
+    processes, and their statistics merged by the same rule: min/max is order-independent, so
+    the result is exactly the sequential one (12 crops of 180x320, LKDN-S: 42.2 s in one
+    process, 28.4 s in two). The calibrator spends most of its time in Python, per op and
+    sample, so threads do not help (measured: slower than one). A child that has not answered
+    after 60 s + 5x the parent's own share is killed and its share calibrated here.
+
+    Raises:
+        ConversionError: a calibration process failed.
     """
+    import multiprocessing as mp
+
+    from ai_edge_quantizer.utils import qsv_utils
+
+    parts = [part for part in (data[i::workers] for i in range(max(1, workers))) if part]
+    if len(parts) < 2 or not sys.platform.startswith("linux"):  # macOS: fork unsafe with Apple frameworks
+        return _calibrate_part(qt, data, threads=2)
+    ctx = mp.get_context("fork")  # the child inherits the model and recipe: nothing to pickle
+    children = []
+    for part in parts[1:]:
+        receive, send = ctx.Pipe(duplex=False)
+
+        def child(part=part, send=send):
+            try:
+                send.send(("ok", _calibrate_part(qt, part)))
+            except BaseException as exc:  # reported by the parent, which raises
+                send.send(("error", f"{type(exc).__name__}: {exc}"))
+            finally:
+                send.close()
+
+        proc = ctx.Process(target=child, daemon=True)
+        with warnings.catch_warnings():
+            # Python warns that threads (JAX's, loaded by litert-torch) do not survive a fork; the
+            # child only runs the LiteRT interpreter and NumPy, and is replaced if it hangs.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            proc.start()
+        send.close()
+        children.append((proc, receive))
+    try:
+        t0 = time.perf_counter()
+        merged = dict(_calibrate_part(qt, parts[0]))
+        patience = 60.0 + 5.0 * (time.perf_counter() - t0)
+        for (proc, receive), part in zip(children, parts[1:]):
+            try:
+                status, result = receive.recv() if receive.poll(patience) else ("late", None)
+            except EOFError:
+                status, result = "error", f"calibration process exited with code {proc.exitcode}"
+            if status == "late":  # a forked child stuck on a lock it inherited: do its share here
+                proc.kill()
+                status, result = "ok", _calibrate_part(qt, part)
+            if status != "ok":
+                raise ConversionError(f"int8 calibration failed: {result}")
+            for name, qsv in result.items():
+                merged[name] = qsv_utils.min_max_update(merged.get(name, {}), qsv)
+    finally:
+        for proc, _ in children:
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.kill()
+    return merged
+
+
+def _calibrate_part(qt, data, threads: int = 1) -> dict:
     from ai_edge_quantizer import calibrator
     from ai_edge_quantizer.utils import qsv_utils
 
-    calib = calibrator.Calibrator(qt._float_model_buffer, num_threads=2,  # noqa: SLF001
+    calib = calibrator.Calibrator(qt._float_model_buffer, num_threads=threads,  # noqa: SLF001
                                   qsv_update_func=qsv_utils.min_max_update)
     calib.calibrate({"serving_default": data}, qt._recipe_manager)  # noqa: SLF001
     return calib.get_model_qsvs()

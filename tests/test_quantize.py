@@ -167,3 +167,21 @@ def test_int8_full_is_validated_with_its_gate(int8_full):
     deltas = [b["conversion_delta_db"] for b in report["benchmarks"]]
     assert all(-2.0 < d < 0.0 for d in deltas)  # breakage guard; the gate decides pass
     assert report["passed"] == (all(abs(d) <= 0.10 for d in deltas) and report["parity"]["psnr_db"] >= 35)
+
+
+def test_calibration_in_two_processes_equals_one(tmp_path, photo_crops):
+    """int8 calibration split over forked processes merges to exactly the sequential min/max."""
+    from convert.tflite import TFLiteTarget, _calibrate_min_max, _recipe
+    model = create_model("fmen-s").fold_pixel_range().eval()
+    path = tmp_path / "fmen.tflite"
+    TFLiteTarget().convert(model, (48, 64), "fp32", path)
+    data = [{"lr": np.ascontiguousarray(x[:, :, :48, :64].transpose(0, 2, 3, 1))} for x in photo_crops]
+    one = _calibrate_min_max(_recipe(path, "int8-full", []), data, workers=1)
+    two = _calibrate_min_max(_recipe(path, "int8-full", []), data, workers=2)
+    assert set(one) == set(two) and len(one) > 50
+    for name in one:
+        assert np.array_equal(one[name]["min"], two[name]["min"]), name
+        assert np.array_equal(one[name]["max"], two[name]["max"]), name
+    # the parent's own share alone is not the whole: the child's statistics were merged in
+    half = _calibrate_min_max(_recipe(path, "int8-full", []), data[::2], workers=1)
+    assert any(not np.array_equal(half[n]["max"], two[n]["max"]) for n in one)
