@@ -91,7 +91,7 @@ def test_search_stops_when_its_target_is_out_of_reach():
 
 
 def test_search_warm_starts_from_the_plans_last_accepted_artifact():
-    """Core ML int8-weights / palettized-6bit start where TFLite int8-weights was accepted:
+    """Core ML int8-weights starts where TFLite int8-weights was accepted (same precision only):
     the same answer as a cold search (accepted from 5 float convs on), in 3 candidates, not 6."""
     def psnr(keep):
         return {"calibration_psnr_db": 50.0 + 3.0 * len(keep), "selection_delta_db": -0.01}
