@@ -134,13 +134,6 @@ class Validator:
             self._cached(("data", str(folder), scale), lambda folder=folder: load_benchmark(folder, scale))
             for folder in self.datasets]
 
-    def _kept_labels(self, size: Tuple[int, int]) -> set:
-        if self._window is None:
-            return set()
-        names = self._cached(("photo names",), lambda: [name for name, _ in real_photos(self.photos_dir)])
-        names = names[:self._window[0]]
-        return {f"{name}#0" for name in names}  # crop 0 of each photo is its centre crop
-
     def _keep_comparison(self, manifest: Dict, size, label: str, got: np.ndarray, want: np.ndarray,
                          figures: Dict) -> None:
         from .data import from_tensor_array
@@ -171,7 +164,8 @@ class Validator:
 
         per_photo = []
         photos = self.parity_inputs(crop)
-        keep = self._kept_labels(crop)
+        # crop 0 of each photo is its centre crop, the input of the report's comparisons
+        keep = set([label for label, _ in photos if label.endswith("#0")][:self._window[0]]) if self._window else set()
         for (label, x), got in zip(photos, run_batched(runner, [x for _, x in photos])):
             want = self._cached(ref_key + ("photo", label), lambda: ref(x))
             per_photo.append({"image": label, **parity(got, want)})
