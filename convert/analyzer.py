@@ -409,7 +409,7 @@ def gpu_friendly_gelu_(model: nn.Module) -> int:
 
 def gpu_friendly_layernorm_(model: nn.Module) -> int:
     """Replace every single-axis ``nn.LayerNorm`` of ``model`` in place by
-    :class:`convert.dynamic.LayerNormAsConv` (channel statistics by 1x1 convs: the TFLite graph
+    :class:`pocketsr.convert.dynamic.LayerNormAsConv` (channel statistics by 1x1 convs: the TFLite graph
     then has no RESHAPE to ``(1, H*W, C)`` + MEAN over channels, which the GPU delegate's
     OpenGL ES backend cannot run — its MEAN only averages over height and width).
 

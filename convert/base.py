@@ -42,7 +42,7 @@ class Target:
         return True, ""
 
     def plan_precision(self, precision: str) -> Optional[str]:
-        """The precision of the shared :class:`convert.quantize.QuantPlan` that ``precision``
+        """The precision of the shared :class:`pocketsr.convert.quantize.QuantPlan` that ``precision``
         needs (calibration, sensitivity ranking, optional distillation), or ``None``. Default:
         the int8 precisions plan for themselves."""
         return precision if precision.startswith("int8") else None
@@ -75,7 +75,7 @@ class Target:
                 out_path: Path, plan=None) -> ConversionResult:  # pragma: no cover - abstract
         """Convert the deploy model (public interface, pixel range folded, eval mode) for a fixed
         ``input_size = (H, W)`` into ``out_path`` (a temporary path the pipeline renames).
-        ``plan`` (:class:`convert.quantize.QuantPlan`) is given for reduced precisions."""
+        ``plan`` (:class:`pocketsr.convert.quantize.QuantPlan`) is given for reduced precisions."""
         raise NotImplementedError
 
 
@@ -117,3 +117,14 @@ def captured_output(what: str):
     """Silence converter chatter while converting; failures become :class:`ConversionError`."""
     return quiet_native(what, ConversionError)
 
+
+class NamedIO(torch.nn.Module):
+    """Wraps a model so the exported signature has the contract's tensor names: input ``lr``,
+    output ``sr`` (``convert/CONTRACT.md``). Shapes and dtypes are the wrapped model's."""
+
+    def __init__(self, model: torch.nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, lr: torch.Tensor):
+        return {"sr": self.model(lr)}

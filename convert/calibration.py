@@ -4,7 +4,7 @@ Calibration uses real photographs and video frames only — never the evaluation
 
 * ``--calibration DIR``: every image (PNG/JPEG/...) and video (MP4/MOV/MKV/AVI/WEBM) in DIR;
   videos contribute frames sampled evenly over their length (decoded with PyAV).
-* default: the calibration photographs every installation has (``validate.data.ROLES
+* default: the calibration photographs every installation has (``pocketsr.datasets.sets.ROLES
   ["calibration"]``: hubble_deep_field, immunohistochemistry, retina from scikit-image), plus
   the frames of the videos in ``real_world/video`` of the development data folder when it
   exists (``POCKETSR_CALIBRATION_DIR`` replaces that folder). The parity photographs, the
@@ -23,7 +23,8 @@ from typing import List, Optional, Tuple
 import numpy as np
 
 from pocketsr.errors import InputError
-from validate.data import IMAGE_SUFFIXES, ROLES, builtin_image, crops, load_image, shared_datasets_dir
+from pocketsr.runtime.images import IMAGE_SUFFIXES, crops, load_image
+from pocketsr.datasets.sets import ROLES, builtin_image, shared_datasets_dir
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 FRAMES_PER_VIDEO = 4
@@ -31,7 +32,7 @@ FRAMES_PER_VIDEO = 4
 
 def default_calibration_dir() -> Optional[Path]:
     """``$POCKETSR_CALIBRATION_DIR``, else ``real_world/video`` of
-    :func:`validate.data.shared_datasets_dir` when present (added to the built-in photos)."""
+    :func:`pocketsr.datasets.sets.shared_datasets_dir` when present (added to the built-in photos)."""
     env = os.environ.get("POCKETSR_CALIBRATION_DIR")
     if env:
         return Path(env)

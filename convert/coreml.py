@@ -18,9 +18,9 @@ Precisions:
   in the fp16 program). Misses its 0.10 dB gate so far, hence offered but not a default.
 
 ``int8-weights`` and ``palettized-6bit`` use the shared quantization plan
-(:mod:`convert.quantize`): convs stay fp16 in its sensitivity order until the saved package, run
+(:mod:`pocketsr.convert.quantize`): convs stay fp16 in its sensitivity order until the saved package, run
 by the MIL executor on the plan's check crops, reaches the plan's target
-(:meth:`convert.quantize.QuantPlan.keep_float_search`, the rule the TFLite target applies).
+(:meth:`pocketsr.convert.quantize.QuantPlan.keep_float_search`, the rule the TFLite target applies).
 
 I/O (``io=``): ``"image"`` (default) — input ``lr`` is an RGB ``ImageType`` (an app passes a
 ``CVPixelBuffer``; the program scales the 8-bit values by 1/255) and output ``sr`` an RGB
@@ -229,11 +229,11 @@ class CoreMLTarget(Target):
 
     def _compress(self, mlmodel, precision: str, out_path: Path, plan, io, info, input_size, scale) -> Dict:
         """Compress the conv weights of the fp16 program and save it. With a plan, mixed
-        precision by :meth:`~convert.quantize.QuantPlan.keep_float_search`, measured with the MIL executor on the saved
+        precision by :meth:`~pocketsr.convert.quantize.QuantPlan.keep_float_search`, measured with the MIL executor on the saved
         package; without one, every eligible conv is compressed."""
         import coremltools as ct
 
-        from validate.runners import CoreMLRunner
+        from pocketsr.runtime.runners import CoreMLRunner
 
         compress = (ct.optimize.coreml.linear_quantize_weights if precision == "int8-weights"
                     else ct.optimize.coreml.palettize_weights)
@@ -274,7 +274,7 @@ class CoreMLTarget(Target):
         from coremltools.optimize.torch.quantization import (LinearQuantizer, LinearQuantizerConfig,
                                                              ModuleLinearQuantizerConfig)
 
-        from validate.data import to_tensor_array
+        from pocketsr.runtime.images import to_tensor_array
 
         crops = [torch.from_numpy(to_tensor_array(c)) for c in plan.calibration]
         cfg = LinearQuantizerConfig(global_config=ModuleLinearQuantizerConfig(
@@ -295,8 +295,8 @@ class CoreMLTarget(Target):
     def _save(self, mlmodel, out_path: Path, precision: str, io: str, info: Optional[Dict],
               input_size: Tuple[int, int], scale: int) -> None:
         """Set the metadata Xcode shows and save the package to ``out_path`` (replacing it)."""
-        from mobile_models import get_spec
-        from pocketsr import __version__
+        from pocketsr.mobile_models import get_spec
+        from pocketsr.version import __version__
 
         h, w = input_size
         spec = get_spec(info["model"]) if info and info.get("model") else None
@@ -332,7 +332,7 @@ class CoreMLTarget(Target):
         """Static facts of the saved package: opset, op counts, I/O features, weight blob size."""
         from collections import Counter
 
-        from validate.mil_executor import MILExecutor
+        from pocketsr.runtime.mil_executor import MILExecutor
 
         ex = MILExecutor(path)
         blob = sum(f.stat().st_size for f in Path(path).rglob("*.bin"))

@@ -1,10 +1,10 @@
 """Dynamic-size TFLite artifacts: one ``.tflite`` file that takes any ``H x W`` LR image.
 
-The fixed-size path (:class:`convert.tflite.TFLiteTarget` without ``dynamic``) traces the model
+The fixed-size path (:class:`pocketsr.convert.tflite.TFLiteTarget` without ``dynamic``) traces the model
 at one ``(1, H, W, 3)`` shape. Here the ``lr`` input is exported with symbolic ``H`` and ``W``
 (``torch.export.Dim``), so the artifact's input shape signature is ``[1, -1, -1, 3]``; an app
 calls ``interpreter.resize_tensor_input(...)`` + ``allocate_tensors()`` before invoking it at a
-new size (see :class:`validate.runners.TFLiteRunner`).
+new size (see :class:`pocketsr.runtime.runners.TFLiteRunner`).
 
 How litert-torch 0.10 really handles this, and why the model needs rewriting first:
 
@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .tflite import _NamedIO
+from .base import NamedIO
 
 #: Side range (LR pixels) declared to ``torch.export``; the same range as ``--input-size``.
 #: litert-torch does not write the range into the artifact: LiteRT will try any size.
@@ -113,7 +113,7 @@ class LayerNormAsConv(nn.Module):
     Shapes: ``(N, H, W, C) -> (N, H, W, C)``.
     """
 
-    is_normalization = True  # kept float by static quantization (convert.quantize.normalization_scopes)
+    is_normalization = True  # kept float by static quantization (pocketsr.convert.quantize.normalization_scopes)
 
     def __init__(self, norm: nn.LayerNorm):
         super().__init__()
@@ -240,7 +240,7 @@ def convert_dynamic(model: nn.Module, trace_size: Tuple[int, int], out_path: Pat
     if not (MIN_SIDE <= h <= MAX_SIDE and MIN_SIDE <= w <= MAX_SIDE):
         raise ValueError(f"trace size {h}x{w} outside {MIN_SIDE}..{MAX_SIDE}")
     nhwc = litert_torch.to_channel_last_io(dynamic_ready(model), args=[0], outputs=[0])
-    edge = litert_torch.convert(_NamedIO(nhwc).eval(), sample_args=(),
+    edge = litert_torch.convert(NamedIO(nhwc).eval(), sample_args=(),
                                 sample_kwargs={"lr": torch.rand(1, h, w, 3)},
                                 dynamic_shapes=dynamic_shapes_spec("lr"))
     edge.export(str(out_path))
@@ -263,7 +263,7 @@ def check_dynamic(path: Path, model: nn.Module, size: Tuple[int, int] = CHECK_SI
     Raises:
         ValueError: wrong output shape or ``max_abs`` exceeded.
     """
-    from validate.runners import TFLiteRunner
+    from pocketsr.runtime.runners import TFLiteRunner
 
     h, w = size
     yy, xx = np.meshgrid(np.linspace(0.0, 1.0, h), np.linspace(0.0, 1.0, w), indexing="ij")

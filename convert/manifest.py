@@ -23,7 +23,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Dict, Iterator, List
 
-from pocketsr.errors import ArtifactError
+from pocketsr.errors import ArtifactError, InputError
 
 SCHEMA_VERSION = 1
 INDEX_NAME = "index.json"
@@ -31,6 +31,29 @@ INDEX_NAME = "index.json"
 
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).replace(microsecond=0).isoformat()
+
+
+def ensure_writable(folder: Path) -> bool:
+    """Check, before any work, that files can be created in ``folder`` (made if missing, with
+    its parents). Returns whether this call created it (so an interrupted first run can remove
+    it again while empty).
+
+    Raises:
+        InputError: ``cannot write to FOLDER: reason`` (read-only or immutable folder, a file in
+            the way, a path under ``/proc``, no permission).
+    """
+    folder = Path(folder)
+    existed = folder.is_dir()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".pocketsr-write-check.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        if not existed and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+        raise InputError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    return not existed
 
 
 @contextmanager
@@ -90,7 +113,7 @@ def artifact_sha256(path: Path) -> str:
     deterministic, and any renamed, added, removed or changed file changes it."""
     import hashlib
 
-    from mobile_models.weights import sha256_file
+    from pocketsr.mobile_models.weights import sha256_file
 
     path = Path(path)
     if path.is_file():
@@ -179,7 +202,7 @@ def update_index(out_dir: Path) -> Path:
             "file": data["file"], "manifest": path.name, "model": data["model"],
             "target": data["target"], "precision": data["precision"],
             "input_shape": data["input"]["shape"], "size_bytes": data["size_bytes"],
-            "sha256": data["sha256"], "passed": val.get("passed"),
+            "sha256": data["sha256"], "validated": bool(val), "passed": val.get("passed"),
         })
     index = {"schema_version": SCHEMA_VERSION, "updated": utc_now(), "artifacts": entries}
     write_json(out_dir / INDEX_NAME, index)

@@ -1,8 +1,8 @@
 """The main job: registry model -> deploy form -> artifact + manifest -> validation -> index.
 
 One loop over (model, target, precision); every target plugs in through
-:class:`convert.base.Target` and every artifact is checked by the one
-:class:`validate.validator.Validator`.
+:class:`pocketsr.convert.base.Target` and every artifact is checked by the one
+:class:`pocketsr.validate.validator.Validator`.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from mobile_models import create_model, get_spec, sha256_file
-from validate.tiling import tiling_record
+from pocketsr.mobile_models import create_model, get_spec, sha256_file
+from pocketsr.runtime.tiling import tiling_record
 
 from .base import ConversionError, get_target
 from .manifest import (SCHEMA_VERSION, artifact_sha256, artifact_size, atomic_path, manifest_path,
                        tool_versions, update_index, utc_now, write_json)
-from pocketsr.errors import InputError
+from pocketsr.errors import InputError, Interrupted
 
 
 @dataclass
@@ -116,15 +116,15 @@ def weights_record(model: str, weights: Optional[Path]) -> Dict:
 
 def conversion_model(deploy) -> Tuple[object, List[Dict]]:
     """The graph every target converts: the deploy model with its pixel range folded
-    (:meth:`~mobile_models.SRNet.fold_pixel_range`) and exactly rescaled for float16 headroom
-    (:meth:`~mobile_models.SRNet.fp16_headroom_rescale_`, so float16 programs — Core ML, TFLite on a
+    (:meth:`~pocketsr.mobile_models.SRNet.fold_pixel_range`) and exactly rescaled for float16 headroom
+    (:meth:`~pocketsr.mobile_models.SRNet.fp16_headroom_rescale_`, so float16 programs — Core ML, TFLite on a
     GPU delegate — do not overflow). Also the reference of per-layer reports, whose intermediate
     values must be those of the converted graph. Returns ``(model, rescaling records)``.
 
     Raises:
         ConversionError: the rescaling changed the function.
     """
-    from validate.data import probe_images
+    from pocketsr.datasets.sets import probe_images
 
     folded = deploy.fold_pixel_range().eval()
     try:
@@ -224,7 +224,13 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
     """Convert and validate every job; returns the manifests (with validation) in job order.
 
     ``on_step(label, key)`` is called as each step starts: ``key`` is ``("convert" | "validate",
-    target, precision)``, so a caller can time steps and estimate the remaining ones."""
+    target, precision)``, so a caller can time steps and estimate the remaining ones.
+
+    Raises:
+        Interrupted: Ctrl-C during a validation (the artifact stays, with ``"validation": null``,
+            and ``index.json`` is updated). Ctrl-C during a conversion propagates as
+            ``KeyboardInterrupt`` and leaves nothing of that artifact (atomic writes).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     deploy_models: Dict[str, object] = {}
@@ -244,7 +250,15 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
             if on_step:
                 on_step(f"validate {path.name}", ("validate", job.target, job.precision))
             t0 = time.perf_counter()
-            validation = validator.validate(path, manifest)
+            try:
+                validation = validator.validate(path, manifest)
+            except KeyboardInterrupt:
+                # The artifact is complete; only its check is missing. Keep it, listed as
+                # unvalidated, rather than throw away minutes of conversion.
+                update_index(out_dir)
+                raise Interrupted(f"interrupted while validating {path.name}: the artifact is kept with "
+                                  f"\"validation\": null (index.json lists it as not validated); finish "
+                                  f"with: pocketsr validate {path}") from None
             validation["seconds"] = round(time.perf_counter() - t0, 2)
             manifest = record_validation(path, manifest, validation)
         manifests.append(manifest)

@@ -234,7 +234,7 @@ def distill(model: nn.Module, precision: str, keep_float: Sequence[str], frames:
         A plain float model (same architecture) whose int8-quantized weights reproduce the
         float teacher better than the teacher's own quantized weights.
     """
-    from validate.data import crops as random_crops, to_tensor_array
+    from pocketsr.runtime.images import crops as random_crops, to_tensor_array
 
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -351,7 +351,7 @@ class QuantOptions:
 
     Args:
         calibration: folder of images/videos (None: default real images, see
-            :mod:`convert.calibration`).
+            :mod:`pocketsr.convert.calibration`).
         count: number of calibration crops; seed: crop placement and fine-tuning seed.
         finetune_steps: distillation steps (0 disables fine-tuning).
         max_float_layers: upper bound on convs kept in float by mixed precision (0 disables).
@@ -384,7 +384,7 @@ class QuantPlan:
         check_inputs: ``(1, 3, h, w)`` float32 crops (a subset of the calibration set) on which
             the target measures its real artifact; ``check_reference``: the original float
             model's outputs on them.
-        selection: HR/LR pairs (:func:`validate.data.builtin_pairs` ``"selection"``) on which a
+        selection: HR/LR pairs (:func:`pocketsr.datasets.sets.builtin_pairs` ``"selection"``) on which a
             candidate's ΔPSNR vs the float model on the identical canvas is measured; never a
             gating benchmark. ``overlap``: the tiling overlap used there (LR pixels).
         gate_delta_db: the precision's ΔPSNR gate (dB); a candidate is accepted when it reaches
@@ -432,11 +432,11 @@ class QuantPlan:
             measured only when the calibration PSNR reaches :attr:`target_db` (below it the
             candidate is rejected whatever its ΔPSNR; ``None`` then).
         """
-        from validate.benchmark import evaluate
-        from validate.metrics import parity
-        from validate.runners import TorchRunner
+        from pocketsr.datasets.benchmark import evaluate
+        from pocketsr.runtime.metrics import parity
+        from pocketsr.runtime.runners import TorchRunner
 
-        from validate.tiling import run_batched
+        from pocketsr.runtime.tiling import run_batched
 
         outs = run_batched(runner, self.check_inputs)
         psnr = float(np.mean([parity(y, ref)["psnr_db"] for y, ref in zip(outs, self.check_reference)]))
@@ -456,7 +456,7 @@ class QuantPlan:
         """This plan for one artifact of ``precision`` (its own ΔPSNR gate, a fresh search
         state); calibration, ranking, model, selection reference and the searches accepted so
         far are shared, not copied. ``label``: the artifact's name in later warm starts."""
-        from validate.validator import GATES
+        from pocketsr.convert.gates import GATES
 
         plan = copy.copy(self)
         plan.gate_delta_db = GATES[precision][1]
@@ -576,13 +576,13 @@ def plan_quantization(model: nn.Module, precision: str, input_size: Tuple[int, i
     Raises:
         pocketsr.errors.InputError: bad calibration input (before any conversion work).
     """
-    from validate.data import to_tensor_array
+    from pocketsr.runtime.images import to_tensor_array
 
     from .calibration import calibration_set
 
-    from validate.data import builtin_pairs
-    from validate.tiling import default_overlap, receptive_field_radius
-    from validate.validator import GATES
+    from pocketsr.datasets.sets import builtin_pairs
+    from pocketsr.runtime.tiling import default_overlap, receptive_field_radius
+    from pocketsr.convert.gates import GATES
 
     options = options or QuantOptions()
     calib, source = calibration_set(options.calibration, input_size, options.count, options.seed)

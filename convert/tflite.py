@@ -16,7 +16,7 @@ Graph I/O follows the LiteRT convention: NHWC. One signature ``serving_default``
   misses the calibration target, blocks get 16-bit activations (TFLite 16x8) and then convs
   stay float; the manifest lists both.
 
-Reduced precisions take a :class:`~convert.quantize.QuantPlan`: convs it lists as float stay
+Reduced precisions take a :class:`~pocketsr.convert.quantize.QuantPlan`: convs it lists as float stay
 unquantized (NO_QUANTIZE for their TFLite scope), and the plan's model may be fine-tuned.
 """
 
@@ -33,18 +33,7 @@ import torch
 
 from pocketsr.errors import InputError
 
-from .base import ConversionError, ConversionResult, Target, captured_output, register_target
-
-
-class _NamedIO(torch.nn.Module):
-    """Gives the exported signature the contract's tensor names (``lr`` -> ``sr``)."""
-
-    def __init__(self, model: torch.nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, lr: torch.Tensor):
-        return {"sr": self.model(lr)}
+from .base import ConversionError, ConversionResult, NamedIO, Target, captured_output, register_target
 
 
 def _tensor(name: str, shape, dtype: str = "float32") -> dict:
@@ -68,7 +57,7 @@ def _a16w8():
 def _recipe(float_path: Path, precision: str, keep_float, model=None, wide=(), float_scopes=()):
     """The ai-edge-quantizer ``Quantizer`` for a reduced ``precision`` of the fp32 artifact at
     ``float_path``, with the ``keep_float`` convs (module paths of ``model``) unquantized and,
-    for int8-full, the ``wide`` blocks (:func:`convert.quantize.block_scopes`) at 16-bit
+    for int8-full, the ``wide`` blocks (:func:`pocketsr.convert.quantize.block_scopes`) at 16-bit
     activations and every op of the ``float_scopes`` modules (normalizations) float."""
     from ai_edge_quantizer import qtyping, quantizer
     from ai_edge_quantizer.algorithm_manager import AlgorithmName
@@ -211,7 +200,7 @@ class TFLiteTarget(Target):
                 dynamic: bool = False) -> ConversionResult:
         """Fixed-size conversion at ``input_size``; with ``dynamic=True`` an artifact that takes
         any ``H x W`` (input ``[1, -1, -1, 3]``, traced at ``input_size``; see
-        :mod:`convert.dynamic`)."""
+        :mod:`pocketsr.convert.dynamic`)."""
         if precision not in self.precisions:
             raise ValueError(f"tflite precision {precision!r} not in {self.precisions}")
         if dynamic:
@@ -223,7 +212,7 @@ class TFLiteTarget(Target):
             import litert_torch  # noisy import (TensorFlow/absl logs) inside the capture
 
             nhwc = litert_torch.to_channel_last_io(model.eval(), args=[0], outputs=[0])
-            edge = litert_torch.convert(_NamedIO(nhwc).eval(), sample_args=(), sample_kwargs={"lr": sample})
+            edge = litert_torch.convert(NamedIO(nhwc).eval(), sample_args=(), sample_kwargs={"lr": sample})
             edge.export(str(out_path))
             details = {"converter": "litert_torch.convert", "signature": "serving_default",
                        **self._reduce_precision(out_path, precision, plan)}
@@ -234,7 +223,7 @@ class TFLiteTarget(Target):
 
     def inspect(self, path: Path) -> dict:
         """GPU-delegate readiness (LiteRT model analyzer + delegate op rules, see
-        :func:`convert.analyzer.gpu_compatibility`), condensed for the manifest."""
+        :func:`pocketsr.convert.analyzer.gpu_compatibility`), condensed for the manifest."""
         from .analyzer import gpu_compatibility
 
         verdict = gpu_compatibility(path)
@@ -251,7 +240,7 @@ class TFLiteTarget(Target):
         Mixed precision is decided on the real artifact, run by LiteRT on the plan's calibration
         crops (mean output PSNR vs the float model), until it reaches the plan's target PSNR:
 
-        1. ``int8-full`` only: every block (:func:`convert.quantize.block_scopes`) gets 16-bit
+        1. ``int8-full`` only: every block (:func:`pocketsr.convert.quantize.block_scopes`) gets 16-bit
            activations (TFLite 16x8; the artifact's input and output stay int8);
         2. convs are kept float one by one in the plan's sensitivity order (at most
            ``plan.max_float_layers``).
@@ -265,7 +254,7 @@ class TFLiteTarget(Target):
         """
         import shutil
 
-        from validate.runners import TFLiteRunner
+        from pocketsr.runtime.runners import TFLiteRunner
 
         from .quantize import module_regex, scope_regex
 

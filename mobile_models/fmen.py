@@ -8,7 +8,7 @@ deploy checkpoint ``test_weights.pt`` loads with ``strict=True``.
 
 Native value range: RGB in [0, 255] (EDSR convention, no mean shift). Input
 ``(N, 3, H, W)`` float; output ``(N, 3, H * scale, W * scale)`` float in the same range. The
-:class:`~mobile_models.SRNet` wrapper maps the public [0, 1] interface onto it.
+:class:`~pocketsr.mobile_models.SRNet` wrapper maps the public [0, 1] interface onto it.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ CVPRW 2023. Sub-module names equal the upstream ones so official checkpoints loa
 ``strict=True``.
 
 Native value range: RGB in [0, 1]. Input ``(N, 3, H, W)`` float; output
-``(N, 3, H * scale, W * scale)`` float (not clamped here; the :class:`~mobile_models.SRNet`
+``(N, 3, H * scale, W * scale)`` float (not clamped here; the :class:`~pocketsr.mobile_models.SRNet`
 wrapper clamps).
 
 Forms:

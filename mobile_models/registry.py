@@ -2,7 +2,7 @@
 
 Each :class:`ModelSpec` knows its constructor (training and deploy form), scale, native value
 range, the official weight files (repository, pinned commit, path, sha256, licence) and the
-reference benchmark figures measured with pocketsr's metric (see ``validate.metrics``).
+reference benchmark figures measured with pocketsr's metric (see ``pocketsr.runtime.metrics``).
 ``create_model(name, form="deploy", pretrained=True)`` is the single entry point.
 """
 
@@ -58,7 +58,7 @@ class ModelSpec:
         title, paper: display name and citation.
         scale: upscale factor.
         pixel_range: native white level of the upstream network (1 or 255); the public
-            interface is always [0, 1] (see :class:`~mobile_models.SRNet`).
+            interface is always [0, 1] (see :class:`~pocketsr.mobile_models.SRNet`).
         builder: ``builder(rep: bool) -> nn.Module`` upstream network in training
             (``rep=True``) or deploy form.
         weights: official checkpoints by form; the first entry is the pretrained source.
@@ -182,7 +182,7 @@ def create_model(name: str, form: str = "deploy", pretrained: bool = True,
         name: registry name, e.g. ``"lkdn-s"``, ``"fmen-s"``.
         form: ``"deploy"`` (default) or ``"training"``.
         pretrained: load the official weights (verified by sha256; see
-            :func:`mobile_models.weights.resolve_weights`). For ``form="deploy"`` a model whose
+            :func:`pocketsr.mobile_models.weights.resolve_weights`). For ``form="deploy"`` a model whose
             official source is a training-form checkpoint is loaded in training form and
             reparameterized, so the deploy model is what this package computes, not a copy.
         weights: a local checkpoint instead of the official one; its form (training or deploy)

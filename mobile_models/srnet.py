@@ -59,7 +59,7 @@ class SRNet(nn.Module):
 
         Args:
             probes: ``(1, 3, h, w)`` float32 inputs in [0, 1] that set the per-block factors
-                (e.g. :func:`validate.data.probe_images`).
+                (e.g. :func:`pocketsr.datasets.sets.probe_images`).
             tolerance: largest max-abs change of the output allowed on the probes.
 
         Returns:

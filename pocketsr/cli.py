@@ -18,9 +18,9 @@ from rich.progress import ProgressColumn
 from rich.table import Table
 from rich.text import Text
 
-from .errors import GateError, InputError, PocketsrError
+from .errors import GateError, InputError, Interrupted, PocketsrError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
                   help="Reparameterize, convert and validate efficient x4 SR models for phones.")
 # Tables are wide; when piped (CI logs), do not squeeze them into 80 columns.
 out = Console(width=None if sys.stdout.isatty() else 160)
@@ -37,17 +37,6 @@ def _quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def default_datasets(scale: int = 4) -> List[Path]:
-    """Set5 and Set14 from this repository's ``../shared/datasets`` (or ``POCKETSR_DATA_DIR``)
-    when present; empty on a fresh machine (validation then runs parity only)."""
-    from validate.data import shared_datasets_dir
-    base = os.environ.get("POCKETSR_DATA_DIR") or shared_datasets_dir()
-    if base is None:
-        return []
-    base = Path(base)
-    return [base / n for n in ("Set5", "Set14") if (base / n / "LR_bicubic" / f"X{scale}").is_dir()]
-
-
 def _fmt_db(v: Optional[float], digits: int = 2) -> str:
     if v is None:
         return "—"
@@ -61,7 +50,7 @@ def _size(n: int) -> str:
 @app.command()
 def models() -> None:
     """List registered models: scale, parameters, value range, weight source, reference PSNR."""
-    from mobile_models import MODELS
+    from pocketsr.mobile_models import MODELS
 
     table = Table(title="pocketsr models")
     for col in ("model", "scale", "params (deploy)", "native range", "official weights", "license",
@@ -86,13 +75,13 @@ def eval_cmd(
     threads: int = typer.Option(2, "--threads", min=1),
 ) -> None:
     """Benchmark PSNR/SSIM (Y channel, MATLAB-compatible) of a model or an artifact."""
-    from mobile_models import create_model, get_spec
-    from validate.benchmark import evaluate
-    from validate.data import load_benchmark
-    from validate.runners import TorchRunner, open_artifact
+    from pocketsr.mobile_models import create_model, get_spec
+    from pocketsr.datasets.benchmark import evaluate
+    from pocketsr.datasets.sets import load_benchmark
+    from pocketsr.runtime.runners import TorchRunner, open_artifact
 
     if artifact is not None:
-        from convert.manifest import read_manifest
+        from pocketsr.convert.manifest import read_manifest
         manifest = read_manifest(artifact)
         if model and get_spec(model).name != manifest["model"]:
             raise InputError(f"--model {model} but {artifact.name} is {manifest['model']}")
@@ -123,7 +112,7 @@ def eval_cmd(
 
 
 def _gpu(manifest: dict) -> str:
-    from validate.report import gpu_verdict
+    from pocketsr.validate.report import gpu_verdict
     return gpu_verdict(manifest) or "—"
 
 
@@ -137,7 +126,7 @@ def _fp16_peak(validation: dict) -> str:
 
 
 def _summary_table(manifests: List[dict]) -> Table:
-    from validate.data import BUILTIN_BENCHMARK
+    from pocketsr.datasets.sets import BUILTIN_BENCHMARK
 
     seen = {b["dataset"] for m in manifests for b in (m.get("validation") or {}).get("benchmarks", [])}
     names = [n for n in (BUILTIN_BENCHMARK, "Set5", "Set14") if n in seen] + sorted(
@@ -173,9 +162,9 @@ class StepClock:
     """Times the steps of a run and estimates the rest from the steps already done.
 
     ``plan``: the step keys in order (``(kind, target, precision)``). A step still to come is
-    estimated by the mean duration of finished steps with the same key (the same step of an
-    earlier model); steps of a kind not yet timed are counted, not guessed (an int8-full
-    conversion takes 10-20x an fp32 one).
+    estimated by the mean duration of finished steps with the same key (the same step of an earlier
+    model); steps of a kind not yet timed are counted, not guessed (an int8-full conversion takes
+    10-20x an fp32 one).
     """
 
     def __init__(self, plan):
@@ -266,51 +255,30 @@ def convert(
     coreml_io: str = typer.Option("image", "--coreml-io", help="Core ML I/O: image (CVPixelBuffer in and out) or tensor (float32 NCHW [0, 1]; file tagged _tensor)."),
     report: bool = typer.Option(True, "--report/--no-report", help="End by writing report.html + report.json for the whole output folder."),
 ) -> None:
-    """The main job: official weights -> deploy form -> artifacts, each validated, then a summary
-    and the conversion report (report.html)."""
+    """The main job: official weights, deploy form, then one artifact per model, target and
+    precision, each validated, then a summary table and the conversion report (report.html).
+
+    Ctrl-C stops it (exit 130): finished artifacts stay; one converted but not yet validated stays
+    with "validation": null, listed so in index.json, for pocketsr validate to finish.
+    """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 
-    from convert.base import get_target, parse_size
-    from convert.pipeline import plan, run_jobs
-    from mobile_models import list_models
-    from validate.validator import Validator
+    from .api import convert_models
 
-    size = parse_size(input_size)
-    models_ = model or list_models(default_only=True)
-    if weights is not None and len(models_) != 1:
-        raise InputError("--weights needs exactly one --model")
-    if weights is not None and not weights.is_file():
-        raise InputError(f"weights file not found: {weights}")
-    from convert.quantize import QuantOptions
-
-    jobs = plan(models_, target or None, precision, dynamic=dynamic_size)
-    target_options = {"coreml": {"io": coreml_io}} if coreml_io != "image" else {}
-    for name, opts in target_options.items():
-        get_target(name).conversion_kwargs(models_[0], {}, **opts)  # a bad value fails before any work
-    quant = QuantOptions(calibration, calibration_count, seed, finetune_steps, max_float_layers)
-    if any(get_target(j.target).needs_plan(j.precision) for j in jobs):
-        from convert.calibration import collect_frames
-        if calibration_count < 1:
-            raise InputError("--calibration-count must be at least 1")
-        collect_frames(calibration)  # bad calibration input fails here, before any conversion
-    datasets = list(data) if data else default_datasets()
-    for d in datasets:
-        if not d.is_dir():
-            raise InputError(f"--data folder not found: {d}")
-    if photos is not None and not photos.is_dir():
-        raise InputError(f"--photos folder not found: {photos}")
-    validator = None if no_validate else Validator(datasets, photos, threads=threads)
-    if report and validator is not None:
-        from validate.report import CROP, IMAGES
-        validator.keep_comparisons(IMAGES, CROP)  # the report then re-runs no artifact for them
-    clock = StepClock([(kind, j.target, j.precision) for j in jobs
-                       for kind in (("convert",) if no_validate else ("convert", "validate"))])
+    holder = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                  TextColumn("{task.completed}/{task.total}"), _StepTimes(clock), console=err,
+                  TextColumn("{task.completed}/{task.total}"), TextColumn(""), console=err,
                   transient=True) as progress:
-        task = progress.add_task("starting", total=len(clock.plan))
+
+        def on_plan(jobs) -> None:
+            clock = StepClock([(kind, j.target, j.precision) for j in jobs
+                               for kind in (("convert",) if no_validate else ("convert", "validate"))])
+            holder["clock"] = clock
+            progress.columns = progress.columns[:-1] + (_StepTimes(clock),)
+            holder["task"] = progress.add_task("starting", total=len(clock.plan))
 
         def step(label: str, key) -> None:
+            clock, task = holder["clock"], holder["task"]
             previous = progress.tasks[task].description
             if clock.start(key):
                 progress.advance(task)
@@ -320,36 +288,55 @@ def convert(
                               f"{clock.describe_remaining()})", soft_wrap=True)
             progress.update(task, description=label)
 
-        manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=step,
-                             quant_options=quant, dynamic=dynamic_size, gpu_friendly=gpu_friendly,
-                             target_options=target_options)
-        step("done", None)
-    err.print(f"converted and validated {len(jobs)} artifact(s) in {_duration(clock.total())}")
-    out.print(_summary_table(manifests))
-    out.print(f"artifacts, manifests and index.json in {output}/")
-    if report:
-        _write_report(output, photos=photos, threads=threads, validator=validator)
+        def converted(manifests) -> None:
+            step("done", None)
+            progress.stop()
+            err.print(f"converted and validated {len(manifests)} artifact(s) in {_duration(holder['clock'].total())}")
+            out.print(_summary_table(manifests))
+            out.print(f"artifacts, manifests and index.json in {output}/")
+
+        steps = _ReportSteps(output)
+        try:
+            manifests = convert_models(
+                model or None, target or None, precision or None, input_size=input_size, output=output,
+                weights=weights, data=data or None, photos=photos, validate=not no_validate, threads=threads,
+                calibration=calibration, calibration_count=calibration_count, seed=seed,
+                finetune_steps=finetune_steps, max_float_layers=max_float_layers, dynamic_size=dynamic_size,
+                gpu_friendly=gpu_friendly, coreml_io=coreml_io, report=report,
+                on_plan=on_plan, on_step=step, on_converted=converted, on_report_step=steps)
+        except BaseException:
+            steps.close(written=False)
+            raise
+        steps.close(written=True)
     _gate_outcome(manifests)
 
 
-def _write_report(folder: Path, **options) -> None:
-    from validate.report import write_report
+class _ReportSteps:
+    """Progress of the report: a status line (a log line per finished step when stderr is not a
+    terminal), started by the first step; :meth:`close` ends it and says where the report is."""
 
-    t0 = time.monotonic()
-    last = [None, t0]  # the step in progress and when it started (logs get a line per step)
+    def __init__(self, folder: Path):
+        self.folder, self.status, self.last, self.t0 = folder, None, None, None
 
-    def step(msg: str, status) -> None:
+    def __call__(self, msg: str) -> None:
         now = time.monotonic()
-        if not err.is_terminal and last[0] is not None:
-            err.print(f"report: {last[0]}: {_duration(now - last[1])} (total {_duration(now - t0)})",
+        if self.status is None:
+            self.t0 = now
+            self.status = err.status("writing the report")
+            self.status.start()
+        if not err.is_terminal and self.last is not None:
+            err.print(f"report: {self.last[0]}: {_duration(now - self.last[1])} (total {_duration(now - self.t0)})",
                       soft_wrap=True)
-        last[:] = [msg, now]
-        status.update(f"report: {msg} · total {_duration(now - t0)}")
+        self.last = (msg, now)
+        self.status.update(f"report: {msg} · total {_duration(now - self.t0)}")
 
-    with err.status("writing the report") as status:
-        html, _ = write_report(folder, step=lambda msg: step(msg, status), **options)
-        step("written", status)
-    out.print(f"report: {html} (written in {_duration(time.monotonic() - t0)})")
+    def close(self, written: bool) -> None:
+        if self.status is None:
+            return
+        self("written")
+        self.status.stop()
+        if written:
+            out.print(f"report: {self.folder / 'report.html'} (written in {_duration(time.monotonic() - self.t0)})")
 
 
 @app.command()
@@ -363,11 +350,16 @@ def report(
 ) -> None:
     """Write report.html (self-contained: matrix, plots, image comparisons, layer divergence of
     failed artifacts) and report.json for an artifact folder."""
-    if not folder.is_dir():
-        raise InputError(f"artifact folder not found: {folder}")
-    if photos is not None and not photos.is_dir():
-        raise InputError(f"--photos folder not found: {photos}")
-    _write_report(folder, photos=photos, threads=threads, latency_runs=latency_runs, images=images, seam=seam)
+    from .api import write_report
+
+    steps = _ReportSteps(folder)
+    try:
+        write_report(folder, photos=photos, threads=threads, latency_runs=latency_runs, images=images, seam=seam,
+                     on_step=steps)
+    except BaseException:
+        steps.close(written=False)
+        raise
+    steps.close(written=True)
 
 
 @app.command()
@@ -380,22 +372,22 @@ def validate(
     layers: bool = typer.Option(False, "--layers", help="Per-layer divergence vs PyTorch instead (where does it diverge?)."),
     layer_images: int = typer.Option(2, "--layer-images", min=1, help="Real photo crops for --layers."),
 ) -> None:
-    """Parity vs PyTorch on real photos and benchmark quality of existing artifacts."""
-    from convert.manifest import read_manifest, update_index
-    from convert.pipeline import record_validation
-    from validate.validator import Validator
+    """Parity vs PyTorch on real photos and benchmark quality of existing artifacts; the results are
+    written into their manifests and index.json."""
+    from .api import default_datasets, validate_artifacts
 
-    datasets = list(data) if data else default_datasets()
-    manifests = [(a, read_manifest(a)) for a in artifacts]  # fail on any bad one before work
     if layers:
+        from pocketsr.convert.manifest import read_manifest
+        manifests = [(a, read_manifest(a)) for a in artifacts]  # fail on any bad one before work
         _layer_reports(manifests, photos, layer_images, as_json, threads)
         return
-    validator = Validator(datasets, photos, threads=threads)
-    done = []
-    for path, manifest in manifests:
-        with err.status(f"validating {path.name}"):
-            done.append(record_validation(path, manifest, validator.validate(path, manifest)))
-        update_index(path.parent)
+    status = err.status("validating")
+    status.start()
+    try:
+        done = validate_artifacts(artifacts, data=data or default_datasets(), photos=photos, threads=threads,
+                                  on_artifact=lambda path: status.update(f"validating {path.name}"))
+    finally:
+        status.stop()
     if as_json:
         print(json.dumps([{"file": m["file"], **m["validation"]} for m in done], indent=2, default=str))
     else:
@@ -405,8 +397,8 @@ def validate(
 
 def _layer_reports(manifests, photos, count: int, as_json: bool, threads: int) -> None:
     """``pocketsr validate --layers``: per-layer divergence of each artifact vs PyTorch."""
-    from validate.layers import artifact_layer_report, layer_table
-    from validate.validator import Validator
+    from pocketsr.validate.layers import artifact_layer_report, layer_table
+    from pocketsr.validate.validator import Validator
 
     reports = []
     validator = Validator((), photos, threads=threads)  # shares references and crops across artifacts
@@ -432,36 +424,29 @@ def upscale(
     tile: Optional[str] = typer.Option(None, "--tile", help="Tile HxW for --model (default 256x256; bounds memory); artifacts use their input size."),
 ) -> None:
     """Upscale one real image of any size with a model or an artifact, tiled as validate/TILING.md
-    specifies (exact at the default overlap); memory is bounded by one tile plus the 8-bit
-    output."""
-    from convert.base import parse_size
-    from convert.manifest import read_manifest
-    from mobile_models import create_model, get_spec
-    from validate.data import load_image, save_image
-    from validate.runners import TorchRunner, open_artifact
-    from validate.tiling import DEFAULT_ANY_SIZE_TILE, choose_overlap, describe, upscale_uint8
+    specifies (exact at the default overlap); memory is bounded by one tile plus the 8-bit output. A
+    JPEG's EXIF orientation is applied first, as image viewers do."""
+    from pocketsr.convert.manifest import ensure_writable
+    from pocketsr.runtime.images import image_format, load_image, save_image
 
-    if (model is None) == (artifact is None):
-        raise InputError("give exactly one of --model or --artifact")
-    manifest = read_manifest(artifact) if artifact is not None else None
-    if model is not None:
-        get_spec(model)
+    from .api import upscale_array
+
+    image_format(output)  # an unwritable type or folder fails before the work, not after it
+    ensure_writable(output.parent)
     img, note = load_image(input)
     if note:
         err.print(f"note: {note}")
-    runner = (open_artifact(artifact, threads=threads) if artifact is not None
-              else TorchRunner(create_model(model, "deploy", weights=weights), get_spec(model).scale, threads))
-    if runner.input_size is not None and tile is not None:
-        raise InputError(f"--tile is for --model; {artifact.name} has a fixed input size "
-                         f"{runner.input_size[0]}x{runner.input_size[1]}")
-    size = runner.input_size or (parse_size(tile) if tile else DEFAULT_ANY_SIZE_TILE)
-    used, radius, note = choose_overlap(overlap, size, manifest, model, img.shape[:2])
-    if note:
+    status = err.status("loading")
+    status.start()
+    try:
+        sr, info = upscale_array(img, artifact=artifact, model=model, weights=weights, overlap=overlap, tile=tile,
+                                 threads=threads, on_start=status.update)
+    finally:
+        status.stop()
+    for note in info["notes"]:
         err.print(f"note: {note}")
-    with err.status(f"upscaling {img.shape[1]}x{img.shape[0]} ({describe(img.shape[:2], size, used)})"):
-        sr = upscale_uint8(runner, img, used, tile=size)
     save_image(sr, output)
-    out.print(f"wrote {output} ({sr.shape[1]}x{sr.shape[0]}, overlap {used}, radius {radius})")
+    out.print(f"wrote {output} ({sr.shape[1]}x{sr.shape[0]}, overlap {info['overlap']}, radius {info['radius']})")
 
 
 @app.command()
@@ -475,11 +460,11 @@ def bench(
     onnx: bool = typer.Option(True, "--onnx/--no-onnx", help="Also time ONNX Runtime (CPU) on the exported deploy model."),
     as_json: bool = typer.Option(False, "--json", help="Print {machine, matmul_peak_gflops, rows} as JSON."),
 ) -> None:
-    """Median latency (ms), achieved GFLOP/s, peak memory and size of artifacts beside PyTorch
-    eager (deploy and training form) and ONNX Runtime, same input, each in its own process."""
-    from convert.manifest import read_manifest
-    from validate.bench import MATMUL_N
-    from validate.bench import bench as run_bench
+    """Median latency (ms), achieved GFLOP/s, peak memory and size of artifacts beside PyTorch eager
+    (deploy and training form) and ONNX Runtime, same input, each in its own process."""
+    from pocketsr.convert.manifest import read_manifest
+    from pocketsr.validate.bench import MATMUL_N
+    from pocketsr.validate.bench import bench as run_bench
 
     for a in artifacts:
         read_manifest(a)  # one-line error on a bad artifact before timing anything
@@ -537,18 +522,20 @@ def video(
     file."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from convert.base import parse_size
-    from convert.manifest import read_manifest
-    from mobile_models import create_model, get_spec
-    from validate.runners import TorchRunner, open_artifact
-    from validate.tiling import DEFAULT_ANY_SIZE_TILE, choose_overlap
-    from validate.video import output_format, upscale_video
+    from pocketsr.convert.base import parse_size
+    from pocketsr.convert.manifest import read_manifest
+    from pocketsr.mobile_models import create_model, get_spec
+    from pocketsr.runtime.runners import TorchRunner, open_artifact
+    from pocketsr.runtime.tiling import DEFAULT_ANY_SIZE_TILE, choose_overlap
+    from pocketsr.runtime.video import output_format, upscale_video
 
     if (input is None) == (camera is None):
         raise InputError("give exactly one of INPUT or --camera")
     if (model is None) == (artifact is None):
         raise InputError("give exactly one of --model or --artifact")
-    output_format(output)  # an unknown container fails before any work
+    output_format(output)  # an unknown container or an unwritable folder fails before any work
+    from pocketsr.convert.manifest import ensure_writable
+    ensure_writable(output.parent)
     if input is not None and not input.is_file():
         raise InputError(f"input video not found: {input}")
     if weights is not None and model is None:
@@ -599,10 +586,9 @@ def video(
                               max_frames=max_frames, progress=progress, camera=camera, tile=size, notes=notes,
                               sr_label=f"{name} {manifest['precision']}" if manifest else f"{name} (PyTorch)")
     except KeyboardInterrupt:
-        finish()
-        if not any(n.startswith("interrupted after") for n in notes):
-            err.print("interrupted — no output written")
-        sys.exit(130)  # not main()'s handler: it would say that nothing was kept
+        finish()  # prints "interrupted after K frames: wrote a playable file ..." when it did
+        kept = any(n.startswith("interrupted after") for n in notes)
+        raise Interrupted("interrupted" if kept else "interrupted — no output written") from None
     except BaseException:
         finish()
         raise
@@ -614,21 +600,24 @@ def video(
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    """Console-script entry point."""
-    import click
-
+    """Console-script entry point. Exit codes: 0 done, 2 usage error or bad input/weights/artifact,
+    3 an artifact failed its gate, 130 Ctrl-C, 1 an unexpected error (a bug)."""
     _quiet_libraries()
     command = typer.main.get_command(app)
     try:
-        command.main(args=argv, prog_name="pocketsr", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        err.print("interrupted — no partial artifacts were kept")
+        # standalone: typer prints usage errors with the usage line (exit 2) and turns Ctrl-C
+        # inside a command into exit 130; our own errors pass through to the handlers below
+        command.main(args=argv, prog_name="pocketsr", standalone_mode=True)
+    except SystemExit as exc:
+        if exc.code == 130:
+            err.print("interrupted — nothing half-written was kept")
+        raise
+    except (KeyboardInterrupt, typer.Abort):  # outside a command (e.g. while importing)
+        err.print("interrupted — nothing half-written was kept")
         sys.exit(130)
+    except Interrupted as exc:
+        err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code)
     except PocketsrError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)

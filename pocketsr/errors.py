@@ -23,3 +23,9 @@ class GateError(PocketsrError):
     """An artifact was built but failed its parity/quality thresholds."""
 
     exit_code = 3
+
+
+class Interrupted(PocketsrError):
+    """Ctrl-C (SIGINT). The message says what the interrupted run kept on disk."""
+
+    exit_code = 130

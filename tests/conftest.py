@@ -23,7 +23,8 @@ os.environ.pop("POCKETSR_WEIGHTS_URL", None)
 @pytest.fixture(scope="session")
 def photo_crops():
     """Real photo crops (1, 3, 96, 128) float32 in [0, 1], one per shared photo."""
-    from validate.data import crops, real_photos, to_tensor_array
+    from pocketsr.runtime.images import crops, to_tensor_array
+    from pocketsr.datasets.sets import real_photos
     rng = np.random.default_rng(0)
     return [to_tensor_array(crops(img, (96, 128), 1, rng)[0]) for _, img in real_photos(PHOTOS)]
 
@@ -34,8 +35,8 @@ def artifacts_validator():
     (as ``pocketsr convert`` does before it writes its report). Gates on CC0-3 and Set5: Set14
     (14 more tiles per artifact, ~2.5 min for the two int8-full artifacts on 16-bit reference
     kernels) is gated in ``test_coreml.py`` and by the README's main job."""
-    from validate.report import CROP
-    from validate.validator import Validator
+    from pocketsr.validate.report import CROP
+    from pocketsr.validate.validator import Validator
     validator = Validator([SET5], PHOTOS)
     validator.keep_comparisons(1, CROP)
     return validator
@@ -45,7 +46,7 @@ def artifacts_validator():
 def artifacts(tmp_path_factory, artifacts_validator):
     """The main job's TFLite artifacts for both models (every default precision, 180x320),
     validated on real photos, CC0-3 and Set5 — built once and shared by the tests."""
-    from convert.pipeline import plan, run_jobs
+    from pocketsr.convert.pipeline import plan, run_jobs
     out = tmp_path_factory.mktemp("artifacts")
     manifests = run_jobs(plan(["lkdn-s", "fmen-s"], ["tflite"], None), (180, 320), out, artifacts_validator)
     return out, manifests

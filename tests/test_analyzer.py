@@ -1,4 +1,4 @@
-"""GPU-delegate readiness check (convert.analyzer): analyzer call, dump parsing, GPU rules,
+"""GPU-delegate readiness check (pocketsr.convert.analyzer): analyzer call, dump parsing, GPU rules,
 and the optional GELU / LayerNorm rewrites. Builds its own small artifact."""
 
 import math
@@ -7,9 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from convert.analyzer import (ANALYZER, SigmoidGELU, check_dump, gpu_compatibility,
-                              gpu_friendly_gelu_, gpu_friendly_layernorm_, parse_dump)
-from convert.pipeline import build_artifact
+from pocketsr.convert.analyzer import (ANALYZER, SigmoidGELU, check_dump, gpu_compatibility, gpu_friendly_gelu_, gpu_friendly_layernorm_, parse_dump)
+from pocketsr.convert.pipeline import build_artifact
 from pocketsr.errors import ArtifactError
 
 

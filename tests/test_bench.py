@@ -15,7 +15,7 @@ SMALL = (48, 64)
 @pytest.fixture(scope="module")
 def small_artifact(tmp_path_factory):
     """One fp32 TFLite artifact of FMEN-S at 48x64 (no validation)."""
-    from convert.pipeline import build_artifact
+    from pocketsr.convert.pipeline import build_artifact
     path, _ = build_artifact("fmen-s", "tflite", "fp32", SMALL, tmp_path_factory.mktemp("bench"))
     return path
 
@@ -53,7 +53,7 @@ def test_bench_table_without_training_form_and_onnx(small_artifact, capfd):
 
 
 def test_count_macs_matches_the_analytic_conv_formula_and_reparameterization():
-    from mobile_models import count_macs, create_model
+    from pocketsr.mobile_models import count_macs, create_model
     cout, cin, k, h, w = 7, 5, 3, 10, 12
     conv = torch.nn.Conv2d(cin, cout, k, padding=k // 2)
     assert count_macs(conv, (h, w), in_channels=cin) == cout * cin * k * k * h * w
@@ -69,9 +69,10 @@ def test_count_macs_matches_the_analytic_conv_formula_and_reparameterization():
 def test_onnxruntime_matches_torch_on_real_photos(tmp_path):
     """The exported conversion graph in ONNX Runtime computes what PyTorch's deploy model does
     (FMEN-S: its export takes seconds; LKDN-S's fp16-headroom probe takes ~30 s here)."""
-    from mobile_models import create_model
-    from validate.bench import export_onnx, onnx_session
-    from validate.data import crops, real_photos, to_tensor_array
+    from pocketsr.mobile_models import create_model
+    from pocketsr.validate.bench import export_onnx, onnx_session
+    from pocketsr.runtime.images import crops, to_tensor_array
+    from pocketsr.datasets.sets import real_photos
     deploy = create_model("fmen-s", "deploy")
     session = onnx_session(export_onnx(deploy, (96, 128), tmp_path / "fmen.onnx"), threads=1)
     (inp,) = session.get_inputs()

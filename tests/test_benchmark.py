@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from conftest import SET5, SET14
-from mobile_models import create_model, get_spec
+from pocketsr.mobile_models import create_model, get_spec
 from pocketsr.errors import InputError
-from validate.benchmark import evaluate
-from validate.data import load_benchmark
-from validate.metrics import parity, psnr_ssim_y, rgb_to_y, to_uint8
-from validate.runners import TorchRunner
+from pocketsr.datasets.benchmark import evaluate
+from pocketsr.datasets.sets import load_benchmark
+from pocketsr.runtime.metrics import parity, psnr_ssim_y, rgb_to_y, to_uint8
+from pocketsr.runtime.runners import TorchRunner
 
 
 def test_matlab_luma_and_rounding():

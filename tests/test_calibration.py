@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from conftest import DATA, PHOTOS, assert_one_line_error, run_cli
-from convert import calibration
-from convert.calibration import calibration_set, collect_frames
+from pocketsr.convert import calibration
+from pocketsr.convert.calibration import calibration_set, collect_frames
 from pocketsr.errors import InputError
 
 VIDEOS = DATA / "real_world" / "video"

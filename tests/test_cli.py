@@ -195,10 +195,10 @@ def test_step_clock_estimates_from_finished_steps_of_the_same_kind(monkeypatch):
 def test_report_image_comparisons_reuse_the_validation_runs(small_artifact, monkeypatch):
     """What `convert` keeps while validating gives the report's comparison panels exactly as
     running the artifact again would, without running it (`pocketsr convert` then `report`)."""
-    from convert.manifest import read_manifest
-    from validate import runners
-    from validate.report import CROP, image_comparisons
-    from validate.validator import Validator
+    from pocketsr.convert.manifest import read_manifest
+    from pocketsr.runtime import runners
+    from pocketsr.validate.report import CROP, image_comparisons
+    from pocketsr.validate.validator import Validator
 
     m = read_manifest(small_artifact)
     groups = {m["model"]: [(small_artifact, m)]}

@@ -18,14 +18,14 @@ ALL = ("fp32", "fp16", "int8-weights", "palettized-6bit", "palettized-4bit", "w8
 
 @pytest.fixture(scope="module")
 def validator():
-    from validate.validator import Validator
+    from pocketsr.validate.validator import Validator
     return Validator([SET5, SET14], PHOTOS)
 
 
 @pytest.fixture(scope="module")
 def lkdn_artifacts(tmp_path_factory, validator):
     """LKDN-S in every Core ML precision through the main-job pipeline, validated."""
-    from convert.pipeline import plan, run_jobs
+    from pocketsr.convert.pipeline import plan, run_jobs
     out = tmp_path_factory.mktemp("coreml")
     manifests = run_jobs(plan(["lkdn-s"], ["coreml"], ALL), SIZE, out, validator)
     return out, {m["precision"]: m for m in manifests}
@@ -33,7 +33,8 @@ def lkdn_artifacts(tmp_path_factory, validator):
 
 @pytest.fixture(scope="module")
 def photo_inputs():
-    from validate.data import crops, real_photos, to_tensor_array
+    from pocketsr.runtime.images import crops, to_tensor_array
+    from pocketsr.datasets.sets import real_photos
     rng = np.random.default_rng(1)
     return [to_tensor_array(c) for _, img in real_photos(PHOTOS) for c in crops(img, SIZE, 1, rng)]
 
@@ -41,9 +42,9 @@ def photo_inputs():
 def _convert(tmp_path, name, precision, io="tensor", rescale=True):
     """A Core ML package of the registry model, written directly by the target (the pipeline's
     float16 headroom rescaling applied unless ``rescale=False``)."""
-    from convert.coreml import CoreMLTarget
-    from mobile_models import create_model
-    from validate.data import probe_images
+    from pocketsr.convert.coreml import CoreMLTarget
+    from pocketsr.mobile_models import create_model
+    from pocketsr.datasets.sets import probe_images
     model = create_model(name, "deploy").fold_pixel_range().eval()
     if rescale:
         model.fp16_headroom_rescale_([torch.from_numpy(x) for x in probe_images()])
@@ -56,7 +57,7 @@ def _convert(tmp_path, name, precision, io="tensor", rescale=True):
 # -- every precision -------------------------------------------------------------------------------
 
 def test_defaults_are_the_gated_precisions():
-    from convert.base import get_target
+    from pocketsr.convert.base import get_target
     t = get_target("coreml")
     assert t.default_precisions == ("fp32", "fp16", "int8-weights", "palettized-6bit")
     assert set(t.precisions) == set(ALL)
@@ -66,8 +67,8 @@ def test_defaults_are_the_gated_precisions():
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16", "int8-weights", "palettized-6bit"])
 def test_gated_precisions_pass_on_set5_set14(lkdn_artifacts, precision):
-    from convert.manifest import artifact_sha256, read_manifest
-    from validate.validator import GATES
+    from pocketsr.convert.manifest import artifact_sha256, read_manifest
+    from pocketsr.convert.gates import GATES
     out, manifests = lkdn_artifacts
     m = manifests[precision]
     path = out / m["file"]
@@ -104,7 +105,7 @@ def test_compressed_weights_are_in_the_package(lkdn_artifacts):
 
 
 def test_report_only_and_w8a8_are_recorded(lkdn_artifacts):
-    from validate.validator import GATES
+    from pocketsr.convert.gates import GATES
     _, manifests = lkdn_artifacts
     p4 = manifests["palettized-4bit"]["validation"]
     assert p4["gate"] == {"report_only": True} and p4["passed"] is True
@@ -125,8 +126,8 @@ def test_report_only_and_w8a8_are_recorded(lkdn_artifacts):
 
 def test_image_io_is_default_and_documented(lkdn_artifacts, photo_inputs):
     import coremltools as ct
-    from mobile_models import create_model, get_spec
-    from validate.runners import CoreMLRunner
+    from pocketsr.mobile_models import create_model, get_spec
+    from pocketsr.runtime.runners import CoreMLRunner
     out, manifests = lkdn_artifacts
     m = manifests["fp32"]
     assert m["input"]["layout"].startswith("image") and m["input"]["dtype"] == "uint8"
@@ -152,7 +153,7 @@ def test_image_io_is_default_and_documented(lkdn_artifacts, photo_inputs):
 
 
 def test_tensor_io_variant(tmp_path, photo_inputs):
-    from validate.runners import CoreMLRunner
+    from pocketsr.runtime.runners import CoreMLRunner
     path, result = _convert(tmp_path, "fmen-s", "fp16", io="tensor")
     assert result.input == {"name": "lr", "shape": [1, 3, *SIZE], "layout": "NCHW", "dtype": "float32",
                             "range": [0.0, 1.0], "color": "RGB"}
@@ -167,8 +168,8 @@ def test_tensor_io_variant(tmp_path, photo_inputs):
 
 @pytest.mark.parametrize("name", ["lkdn-s", "fmen-s"])
 def test_executor_fp32_matches_torch(tmp_path, photo_inputs, name):
-    from mobile_models import create_model
-    from validate.mil_executor import MILExecutor
+    from pocketsr.mobile_models import create_model
+    from pocketsr.runtime.mil_executor import MILExecutor
     path, _ = _convert(tmp_path, name, "fp32")
     ex = MILExecutor(path)
     assert not ex.fp16
@@ -180,8 +181,8 @@ def test_executor_fp32_matches_torch(tmp_path, photo_inputs, name):
 
 
 def test_fp16_headroom_reported_and_can_fail(tmp_path, photo_inputs, lkdn_artifacts):
-    from validate.runners import CoreMLRunner
-    from validate.validator import Validator
+    from pocketsr.runtime.runners import CoreMLRunner
+    from pocketsr.validate.validator import Validator
     _, manifests = lkdn_artifacts
     h = manifests["fp16"]["validation"]["fp16_headroom"]
     assert h["checked"] and h["passed"] and h["max_abs"] < 65504 / 2
@@ -202,7 +203,7 @@ def test_fp16_headroom_reported_and_can_fail(tmp_path, photo_inputs, lkdn_artifa
 
 def test_unknown_op_is_an_error_naming_it(lkdn_artifacts, tmp_path):
     import coremltools as ct
-    from validate.mil_executor import MILExecutor, UnsupportedOpError
+    from pocketsr.runtime.mil_executor import MILExecutor, UnsupportedOpError
     out, manifests = lkdn_artifacts
     src = out / manifests["fp16"]["file"]
     model = ct.models.MLModel(str(src), skip_model_load=True)
@@ -221,7 +222,7 @@ def test_decompression_matches_coremltools(tmp_path):
     decompression (tiny model, so fast): int8 affine, iOS17 packed LUT, iOS18 per-channel LUT,
     iOS18 int4 block-wise shift/scale."""
     import coremltools as ct
-    from validate.mil_executor import MILExecutor
+    from pocketsr.runtime.mil_executor import MILExecutor
 
     torch.manual_seed(0)
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 16, 3, padding=1), torch.nn.LeakyReLU(0.1),
@@ -266,7 +267,7 @@ def test_decompression_matches_coremltools(tmp_path):
 # -- folder artifacts ------------------------------------------------------------------------------
 
 def test_folder_artifact_hash_and_atomic_replace(tmp_path):
-    from convert.manifest import artifact_sha256, artifact_size, atomic_path
+    from pocketsr.convert.manifest import artifact_sha256, artifact_size, atomic_path
     final = tmp_path / "a.mlpackage"
     with atomic_path(final, directory=True) as tmp:
         assert tmp.is_dir() and tmp.name.endswith(".mlpackage") and tmp != final
@@ -292,9 +293,9 @@ def test_folder_artifact_hash_and_atomic_replace(tmp_path):
 
 def test_layer_report_pairs_every_conv(lkdn_artifacts, photo_inputs, capfd):
     from conftest import run_cli
-    from convert.pipeline import conversion_model
-    from mobile_models import create_model
-    from validate.layers import layer_report, layer_table
+    from pocketsr.convert.pipeline import conversion_model
+    from pocketsr.mobile_models import create_model
+    from pocketsr.validate.layers import layer_report, layer_table
     out, manifests = lkdn_artifacts
     model, _ = conversion_model(create_model("lkdn-s", "deploy"))
     n_convs = sum(isinstance(m, torch.nn.Conv2d) for m in model.modules())

@@ -8,13 +8,13 @@ import torch
 from torch import nn
 
 from conftest import PHOTOS
-from convert.dynamic import (IdentityConvFront, LayerNormAsConv, PixelShuffleAsConvTranspose,
-                             dynamic_ready, dynamic_shapes_spec)
-from convert.tflite import TFLiteTarget
-from mobile_models import create_model
-from validate.data import crops, real_photos, to_tensor_array
-from validate.metrics import psnr
-from validate.runners import TFLiteRunner, open_artifact
+from pocketsr.convert.dynamic import (IdentityConvFront, LayerNormAsConv, PixelShuffleAsConvTranspose, dynamic_ready, dynamic_shapes_spec)
+from pocketsr.convert.tflite import TFLiteTarget
+from pocketsr.mobile_models import create_model
+from pocketsr.runtime.images import crops, to_tensor_array
+from pocketsr.datasets.sets import real_photos
+from pocketsr.runtime.metrics import psnr
+from pocketsr.runtime.runners import TFLiteRunner, open_artifact
 
 TRACE = (48, 80)          # the dynamic artifact is traced here and run at other sizes
 SIZES = [(64, 96), (97, 131)]

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 
 from conftest import SET5, WEIGHTS
-from convert.quantize import QuantPlan, normalization_scopes
-from mobile_models import create_model
-from validate import data as vdata
+from pocketsr.convert.quantize import QuantPlan, normalization_scopes
+from pocketsr.mobile_models import create_model
+from pocketsr.datasets import sets as vdata
 
 POCKETSR = Path(sys.executable).with_name("pocketsr")
 

@@ -3,7 +3,7 @@
 import torch
 import torch.nn.functional as F
 
-from mobile_models import fusion
+from pocketsr.mobile_models import fusion
 
 torch.manual_seed(0)
 D = torch.float64

@@ -1,4 +1,4 @@
-"""Per-layer divergence report (validate.layers) on a small FMEN-S artifact and its static
+"""Per-layer divergence report (pocketsr.validate.layers) on a small FMEN-S artifact and its static
 int8 version, built here (CI has no sample artifacts)."""
 
 import math
@@ -16,7 +16,7 @@ CONV_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
 
 @pytest.fixture(scope="module")
 def reference():
-    from mobile_models import create_model
+    from pocketsr.mobile_models import create_model
     deploy = create_model("fmen-s", "deploy")
     return deploy, deploy.fold_pixel_range().eval()
 
@@ -24,7 +24,8 @@ def reference():
 @pytest.fixture(scope="module")
 def crops32():
     """Real photo crops (1, 3, 32, 48) float32 [0, 1]: two for the report, the rest calibrate."""
-    from validate.data import crops, real_photos, to_tensor_array
+    from pocketsr.runtime.images import crops, to_tensor_array
+    from pocketsr.datasets.sets import real_photos
     rng = np.random.default_rng(1)
     out = []
     for _, img in real_photos(PHOTOS):
@@ -37,7 +38,7 @@ def artifacts(tmp_path_factory, reference, crops32):
     """(fp32 artifact, static int8 artifact) of FMEN-S at 32x48."""
     from ai_edge_quantizer import quantizer, recipe
 
-    from convert.pipeline import build_artifact
+    from pocketsr.convert.pipeline import build_artifact
     out = tmp_path_factory.mktemp("layers")
     fp32, _ = build_artifact("fmen-s", "tflite", "fp32", SIZE, out, deploy=reference[0])
     qt = quantizer.Quantizer(str(fp32))
@@ -51,7 +52,7 @@ def artifacts(tmp_path_factory, reference, crops32):
 
 @pytest.fixture(scope="module")
 def reports(artifacts, reference, crops32):
-    from validate.layers import layer_report
+    from pocketsr.validate.layers import layer_report
     fp32, int8 = artifacts
     images = crops32[:2]
     return layer_report(fp32, reference[1], images), layer_report(int8, reference[1], images)
@@ -114,7 +115,7 @@ def test_fp32_exact_int8_diverges(reports):
 def test_layer_table_highlights_first_jump(reports):
     from rich.console import Console
 
-    from validate.layers import layer_table
+    from pocketsr.validate.layers import layer_table
     int8 = reports[1]
     table = layer_table(int8)
     assert table.row_count == len(int8["layers"])
@@ -125,6 +126,6 @@ def test_layer_table_highlights_first_jump(reports):
 
 
 def test_wrong_image_size(artifacts, reference):
-    from validate.layers import layer_report
+    from pocketsr.validate.layers import layer_report
     with pytest.raises(InputError, match="takes"):
         layer_report(artifacts[0], reference[1], [np.zeros((1, 3, 16, 16), np.float32)])

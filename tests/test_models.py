@@ -6,8 +6,7 @@ import pytest
 import torch
 
 from conftest import WEIGHTS
-from mobile_models import (MODELS, ReparameterizationError, create_model, get_spec, list_models,
-                           load_state_dict, reparameterize)
+from pocketsr.mobile_models import (MODELS, ReparameterizationError, create_model, get_spec, list_models, load_state_dict, reparameterize)
 from pocketsr.errors import InputError, WeightsError
 
 
@@ -153,7 +152,7 @@ def test_training_form_of_deploy_only_weights_is_refused():
 
 
 def test_reparameterize_rejects_mismatched_fusion(monkeypatch):
-    from mobile_models.lkdn import BSConvURep
+    from pocketsr.mobile_models.lkdn import BSConvURep
     original = BSConvURep.fused_state
     monkeypatch.setattr(BSConvURep, "fused_state", lambda self: {**original(self), "dw.extra": torch.zeros(1)})
     with pytest.raises(ReparameterizationError):
@@ -163,8 +162,8 @@ def test_reparameterize_rejects_mismatched_fusion(monkeypatch):
 def test_fmen_fp16_weights_need_internal_rescaling(photo_crops):
     """Why FMEN-S's range is rescaled inside the network: with the first/last-conv fold its
     BN-folded attention weights (~1e-8..1e-6) underflow in float16 and the output breaks."""
-    from validate.emulate import with_fp16_weights
-    from validate.metrics import parity
+    from pocketsr.validate.emulate import with_fp16_weights
+    from pocketsr.runtime.metrics import parity
     model = create_model("fmen-s")
     naive = with_fp16_weights(model.fold_pixel_range(internal=False))
     rescaled = with_fp16_weights(model.fold_pixel_range())
@@ -180,8 +179,8 @@ def test_lkdn_fp16_headroom_rescaling_is_exact_and_needed(photo_crops):
     """LKDN-S's LayerNorm inputs overflow float16 on real photos; the exact power-of-two
     rescaling (SRNet.fp16_headroom_rescale_, chosen on probe images, not these crops) keeps the
     float32 function and makes a float16 run finite and close."""
-    from validate.data import probe_images
-    from validate.metrics import parity
+    from pocketsr.datasets.sets import probe_images
+    from pocketsr.runtime.metrics import parity
     model = create_model("lkdn-s").fold_pixel_range().eval()
     rescaled = copy.deepcopy(model)
     records = rescaled.fp16_headroom_rescale_([torch.from_numpy(x) for x in probe_images()])

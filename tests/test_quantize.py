@@ -7,13 +7,11 @@ import pytest
 import torch
 
 from conftest import PHOTOS, SET5
-from convert.pipeline import build_artifact
-from convert.quantize import (QuantOptions, StaticInt8Emulation, block_scopes, conv_names, distill,
-                              emulate, fake_quant_dynamic, fake_quant_weight, layer_sensitivity,
-                              module_regex, scope_regex, static_int8_forward)
-from mobile_models import create_model
-from validate.runners import open_artifact
-from validate.validator import Validator
+from pocketsr.convert.pipeline import build_artifact
+from pocketsr.convert.quantize import (QuantOptions, StaticInt8Emulation, block_scopes, conv_names, distill, emulate, fake_quant_dynamic, fake_quant_weight, layer_sensitivity, module_regex, scope_regex, static_int8_forward)
+from pocketsr.mobile_models import create_model
+from pocketsr.runtime.runners import open_artifact
+from pocketsr.validate.validator import Validator
 
 
 def test_fake_quant_weight_is_per_channel_int8():
@@ -57,7 +55,7 @@ def test_sensitivity_ranks_every_conv(photo_crops):
 
 
 def test_distillation_reduces_quantization_error(photo_crops):
-    from validate.data import real_photos
+    from pocketsr.datasets.sets import real_photos
     teacher = create_model("fmen-s").fold_pixel_range()
     frames = [img for _, img in real_photos(PHOTOS)]
     x = torch.from_numpy(np.concatenate(photo_crops[:2]))
@@ -121,8 +119,8 @@ def int8_full(tmp_path_factory):
 def test_reference_kernel_artifacts_run_batches_in_parallel(int8_full, photo_crops):
     """16-bit activations run on single-threaded reference kernels: a batch is spread over
     parallel interpreters, with exactly the results of one call per image."""
-    from validate.runners import TFLiteRunner
-    from validate.tiling import run_batched
+    from pocketsr.runtime.runners import TFLiteRunner
+    from pocketsr.runtime.tiling import run_batched
     path, manifest = int8_full
     if not manifest["conversion"]["activations_16bit_blocks"]:
         pytest.skip("this int8-full artifact has no 16-bit blocks")
@@ -171,7 +169,7 @@ def test_int8_full_is_validated_with_its_gate(int8_full):
 
 def test_calibration_in_two_processes_equals_one(tmp_path, photo_crops):
     """int8 calibration split over forked processes merges to exactly the sequential min/max."""
-    from convert.tflite import TFLiteTarget, _calibrate_min_max, _recipe
+    from pocketsr.convert.tflite import TFLiteTarget, _calibrate_min_max, _recipe
     model = create_model("fmen-s").fold_pixel_range().eval()
     path = tmp_path / "fmen.tflite"
     TFLiteTarget().convert(model, (48, 64), "fp32", path)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from conftest import PHOTOS, assert_one_line_error, run_cli
-from convert.manifest import read_manifest
-from validate.report import LATENCY_BUDGET_S, heat_map, pareto_front, write_report
+from pocketsr.convert.manifest import read_manifest
+from pocketsr.validate.report import LATENCY_BUDGET_S, heat_map, pareto_front, write_report
 
 
 def _browser():
@@ -26,8 +26,8 @@ def _browser():
 def report_folder(artifacts, artifacts_validator, tmp_path_factory):
     """A copy of the session artifacts (both models, TFLite fp32 + fp16), one of them made to
     fail a stricter gate through the real gate logic, and its report."""
-    from convert.pipeline import record_validation
-    from validate import validator as V
+    from pocketsr.convert.pipeline import record_validation
+    from pocketsr.validate import validator as V
 
     src, manifests = artifacts
     out = tmp_path_factory.mktemp("report")
@@ -44,7 +44,7 @@ def report_folder(artifacts, artifacts_validator, tmp_path_factory):
         V.GATES = old
     assert verdict["passed"] is False
     record_validation(out / failing["file"], failing, {**failing["validation"], **verdict})
-    from convert.manifest import update_index
+    from pocketsr.convert.manifest import update_index
     update_index(out)
     html, js = write_report(out, photos=PHOTOS, latency_runs=3, latency_warmup=1, images=1,
                             validator=artifacts_validator, step=lambda msg: print(f"[report {time.strftime('%H:%M:%S')}] {msg}", flush=True))

@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 
 from conftest import PHOTOS, SET5
-from convert.manifest import manifest_path, read_manifest
-from convert.pipeline import build_artifact
-from mobile_models import sha256_file
+from pocketsr.convert.manifest import manifest_path, read_manifest
+from pocketsr.convert.pipeline import build_artifact
+from pocketsr.mobile_models import sha256_file
 from pocketsr.errors import ArtifactError
-from validate.runners import TFLiteRunner, open_artifact
-from validate.tiling import axis_tiles
-from validate.validator import Validator
+from pocketsr.runtime.runners import TFLiteRunner, open_artifact
+from pocketsr.runtime.tiling import axis_tiles
+from pocketsr.validate.validator import Validator
 
 LIMITS = {"fp32": (100.0, 0.001), "fp16": (60.0, 0.01), "int8-weights": (40.0, 0.03),
           "int8-dynamic": (40.0, 0.03), "int8-full": (35.0, 0.10)}
@@ -108,7 +108,7 @@ def test_damaged_artifact_is_rejected(artifacts, tmp_path):
 
 
 def test_interrupted_conversion_leaves_nothing(tmp_path, monkeypatch):
-    from convert.tflite import TFLiteTarget
+    from pocketsr.convert.tflite import TFLiteTarget
 
     def boom(self, model, size, precision, out_path, plan=None, **kwargs):
         out_path.write_bytes(b"half an artifact")

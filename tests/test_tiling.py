@@ -11,9 +11,8 @@ import torch
 from PIL import Image
 
 from conftest import PHOTOS, assert_one_line_error, run_cli
-from validate import colors
-from validate.tiling import (UnboundedReceptiveField, plan_tiles, receptive_field_radius, run_image,
-                             tiling_plan_record, upscale_uint8)
+from pocketsr.runtime import colors
+from pocketsr.runtime.tiling import (UnboundedReceptiveField, plan_tiles, receptive_field_radius, run_image, tiling_plan_record, upscale_uint8)
 
 VECTORS = Path(__file__).resolve().parents[1] / "validate" / "vectors"
 
@@ -104,7 +103,7 @@ def test_tiles_that_cannot_advance_are_refused():
 def test_receptive_field_radius_matches_gradient_support(name, radius):
     """The radius computed from the layers equals the support of an output pixel's gradient
     (official weights: no zero weight can hide a dependency on these models)."""
-    from mobile_models import create_model
+    from pocketsr.mobile_models import create_model
     model = create_model(name, "deploy").fold_pixel_range().eval()
     r = receptive_field_radius(model, 4)
     assert r == radius
@@ -140,22 +139,22 @@ def photo_lr():
 
 @pytest.fixture(scope="module")
 def torch_models():
-    from convert.pipeline import conversion_model
-    from mobile_models import create_model
+    from pocketsr.convert.pipeline import conversion_model
+    from pocketsr.mobile_models import create_model
     return {n: conversion_model(create_model(n, "deploy"))[0] for n in ("lkdn-s", "fmen-s")}
 
 
 def _whole(model, img):
-    from validate.data import to_tensor_array
+    from pocketsr.runtime.images import to_tensor_array
     with torch.no_grad():
         return model(torch.from_numpy(to_tensor_array(img))).numpy()
 
 
 @pytest.mark.parametrize("name", ["lkdn-s", "fmen-s"])
 def test_torch_tiling_is_exact_at_the_radius_and_not_below(name, torch_models, photo_lr):
-    from validate.data import to_tensor_array
-    from validate.metrics import parity
-    from validate.runners import TorchRunner
+    from pocketsr.runtime.images import to_tensor_array
+    from pocketsr.runtime.metrics import parity
+    from pocketsr.runtime.runners import TorchRunner
     model = torch_models[name]
     r = receptive_field_radius(model, 4)
     runner = TorchRunner(model, 4, 2)
@@ -169,8 +168,8 @@ def test_torch_tiling_is_exact_at_the_radius_and_not_below(name, torch_models, p
 
 def test_batched_tiles_equal_one_tile_per_call(torch_models, photo_lr):
     """Runners with ``batch_pixels`` get many small tiles per call: same output, fewer calls."""
-    from validate.data import to_tensor_array
-    from validate.runners import TorchRunner
+    from pocketsr.runtime.images import to_tensor_array
+    from pocketsr.runtime.runners import TorchRunner
     runner = TorchRunner(torch_models["fmen-s"], 4, 2)
     calls = []
 
@@ -194,10 +193,10 @@ def test_artifact_tiling_is_exact_at_the_radius(tmp_path_factory, target, torch_
     """A fixed-size fp32 artifact tiled at the manifest's default (exact) overlap equals
     whole-image PyTorch inference, for both models, in every runtime that runs here."""
     pytest.importorskip("coremltools" if target == "coreml" else "ai_edge_litert")
-    from convert.pipeline import build_artifact
-    from validate.metrics import parity
-    from validate.runners import open_artifact
-    from validate.tiling import overlap_for
+    from pocketsr.convert.pipeline import build_artifact
+    from pocketsr.runtime.metrics import parity
+    from pocketsr.runtime.runners import open_artifact
+    from pocketsr.runtime.tiling import overlap_for
     out = tmp_path_factory.mktemp(target)
     for name, model in torch_models.items():
         path, manifest = build_artifact(name, target, "fp32", (140, 180), out)
@@ -214,7 +213,7 @@ def test_artifact_tiling_is_exact_at_the_radius(tmp_path_factory, target, torch_
 def test_edge_case_sizes_equal_whole_image(h, w, torch_models):
     """1x1, primes, taller and wider than several tiles: with an any-size runner, tiles shrink
     to the image and the stitched result is whole-image inference."""
-    from validate.runners import TorchRunner
+    from pocketsr.runtime.runners import TorchRunner
     rng = np.random.default_rng(h * w)
     img = np.asarray(Image.open(PHOTOS / "astronaut.png").convert("RGB").resize((w, h), Image.BICUBIC))
     img = np.clip(img.astype(int) + rng.integers(-2, 3, img.shape), 0, 255).astype(np.uint8)
@@ -229,7 +228,7 @@ def test_edge_case_sizes_equal_whole_image(h, w, torch_models):
 def test_upscale_memory_is_bounded_by_a_tile(torch_models):
     """No full-resolution float map: the peak Python-side allocation (output preallocated) does
     not grow with the image and stays far below one float copy of the output."""
-    from validate.runners import TorchRunner
+    from pocketsr.runtime.runners import TorchRunner
     photo = np.asarray(Image.open(PHOTOS / "camera.png").convert("RGB"))
     runner = TorchRunner(torch_models["fmen-s"], 4, 2)
     peaks = []
@@ -260,10 +259,10 @@ def test_upscale_cli_any_size_with_model_and_bad_overlap(tmp_path, capfd):
 def test_registry_seam_overlaps_hold_on_a_real_photo(name, torch_models):
     """The registry's measured overlap-for-tolerance figures (tools/seam_curve.py) hold on one of
     the photos they were measured on, at the same 180x320 tiles."""
-    from mobile_models import get_spec
-    from validate.data import to_tensor_array
-    from validate.metrics import parity
-    from validate.runners import TorchRunner
+    from pocketsr.mobile_models import get_spec
+    from pocketsr.runtime.images import to_tensor_array
+    from pocketsr.runtime.metrics import parity
+    from pocketsr.runtime.runners import TorchRunner
     spec = get_spec(name)
     assert set(spec.seam_overlaps) == {60, 80, 100}
     model = torch_models[name]

@@ -89,14 +89,14 @@ def make_clip(path, frames, rate=10, audio=None, pix_fmt="yuv420p", audio_codec=
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):
     """A small fixed-size FMEN-S TFLite artifact (90x160 LR tiles): real frames are tiled."""
-    from convert.pipeline import build_artifact
+    from pocketsr.convert.pipeline import build_artifact
     path, manifest = build_artifact("fmen-s", "tflite", "fp32", (90, 160), tmp_path_factory.mktemp("video_art"))
     return path
 
 
 def torch_factory(name="fmen-s"):
-    from mobile_models import create_model, get_spec
-    from validate.runners import TorchRunner
+    from pocketsr.mobile_models import create_model, get_spec
+    from pocketsr.runtime.runners import TorchRunner
     return lambda: TorchRunner(create_model(name, "deploy"), get_spec(name).scale, 2)
 
 
@@ -105,8 +105,8 @@ def no_temp_files(folder):
 
 
 def test_round_trip_real_clip(artifact, tmp_path, capfd):
-    from validate.runners import open_artifact
-    from validate.tiling import upscale_uint8
+    from pocketsr.runtime.runners import open_artifact
+    from pocketsr.runtime.tiling import upscale_uint8
 
     out = tmp_path / "sr.mp4"
     code, stdout, err = run_cli(capfd, "video", CLIP, "-o", out, "-a", artifact, "--max-frames", 3,
@@ -135,9 +135,9 @@ def test_round_trip_real_clip(artifact, tmp_path, capfd):
 def test_side_by_side_two_workers_keeps_frame_order(artifact, tmp_path):
     """Four real frames far apart in time (distinct content), two workers: each output frame is
     [bicubic | SR] of its own input frame."""
-    from validate.runners import open_artifact
-    from validate.tiling import upscale_uint8
-    from validate.video import upscale_video
+    from pocketsr.runtime.runners import open_artifact
+    from pocketsr.runtime.tiling import upscale_uint8
+    from pocketsr.runtime.video import upscale_video
 
     lr = real_frames(OTHER, [0, 40, 80, 120], size=(240, 136))
     clip = make_clip(tmp_path / "four.mp4", lr)
@@ -183,7 +183,7 @@ def test_audio_is_copied_with_the_same_duration(tmp_path, capfd):
 
 def test_audio_reencoded_when_the_container_cannot_hold_it(tmp_path):
     """mu-law PCM audio (in .mov) cannot go into .mp4 as is: re-encoded to AAC, same duration."""
-    from validate.video import upscale_video
+    from pocketsr.runtime.video import upscale_video
 
     lr = real_frames(CLIP, [0, 5, 10, 15, 20], size=(64, 36))
     clip = make_clip(tmp_path / "pcm.mov", lr, rate=10, audio=0.5, audio_codec="pcm_mulaw", sample_rate=8000)
@@ -198,7 +198,7 @@ def test_audio_reencoded_when_the_container_cannot_hold_it(tmp_path):
 
 
 def test_max_frames_cuts_audio_at_the_last_frame(tmp_path):
-    from validate.video import upscale_video
+    from pocketsr.runtime.video import upscale_video
 
     lr = real_frames(CLIP, list(range(0, 40, 4)), size=(64, 36))  # 10 frames: 1 s at 10 fps
     clip = make_clip(tmp_path / "long.mp4", lr, rate=10, audio=1.0)
@@ -271,7 +271,7 @@ def test_camera_that_cannot_be_opened(tmp_path, capfd):
 
 
 def test_interrupted_run_keeps_a_playable_file(tmp_path):
-    from validate.video import upscale_video
+    from pocketsr.runtime.video import upscale_video
 
     lr = real_frames(CLIP, [0, 5, 10, 15, 20, 25], size=(64, 36))
     clip = make_clip(tmp_path / "six.mp4", lr, rate=10)
@@ -296,7 +296,7 @@ def test_interrupted_run_keeps_a_playable_file(tmp_path):
 
 
 def test_interrupted_before_any_frame_leaves_nothing(tmp_path):
-    from validate.video import upscale_video
+    from pocketsr.runtime.video import upscale_video
 
     clip = make_clip(tmp_path / "two.mp4", real_frames(CLIP, [0, 5], size=(64, 36)))
     out = tmp_path / "sr.mp4"
@@ -324,7 +324,7 @@ def test_odd_input_size(tmp_path, capfd):
 
 def test_odd_sr_size_is_cropped_to_even(tmp_path):
     """An x3 upscaler of a 45x33 clip gives 135x99: cropped to 134x98 with a note."""
-    from validate.video import upscale_video
+    from pocketsr.runtime.video import upscale_video
 
     class Nearest3:
         scale, input_size = 3, None

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from conftest import PHOTOS, WEIGHTS, assert_one_line_error, run_cli
-from mobile_models import create_model, get_spec, resolve_weights, sha256_file
+from pocketsr.mobile_models import create_model, get_spec, resolve_weights, sha256_file
 from pocketsr.errors import WeightsError
 
 FMEN = "FMEN-S_x4_test_weights.pt"

@@ -8,10 +8,11 @@ two ways of folding FMEN-S's [0, 255] range into the weights.
 import numpy as np
 import torch
 
-from mobile_models import create_model
-from validate.data import crops, real_photos, to_tensor_array
-from validate.emulate import with_fp16_weights as fp16_weights
-from validate.metrics import parity
+from pocketsr.mobile_models import create_model
+from pocketsr.runtime.images import crops, to_tensor_array
+from pocketsr.datasets.sets import real_photos
+from pocketsr.validate.emulate import with_fp16_weights as fp16_weights
+from pocketsr.runtime.metrics import parity
 
 
 def main():

@@ -12,10 +12,11 @@ from pathlib import Path
 import numpy as np
 from ai_edge_quantizer import quantizer, recipe
 
-from mobile_models import create_model
-from validate.benchmark import evaluate
-from validate.data import crops, load_benchmark, real_photos
-from validate.runners import TFLiteRunner, TorchRunner
+from pocketsr.mobile_models import create_model
+from pocketsr.datasets.benchmark import evaluate
+from pocketsr.runtime.images import crops
+from pocketsr.datasets.sets import load_benchmark, real_photos
+from pocketsr.runtime.runners import TFLiteRunner, TorchRunner
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 RECIPES = {"weight-only int8": recipe.weight_only_wi8_afp32, "dynamic int8": recipe.dynamic_wi8_afp32,

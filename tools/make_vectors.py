@@ -16,8 +16,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from validate.colors import float_to_uint8, i420_to_rgb, nv21_to_rgb, uint8_to_float  # noqa: E402
-from validate.tiling import plan_tiles, tiling_plan_record  # noqa: E402
+from pocketsr.runtime.colors import float_to_uint8, i420_to_rgb, nv21_to_rgb, uint8_to_float  # noqa: E402
+from pocketsr.runtime.tiling import plan_tiles, tiling_plan_record  # noqa: E402
 
 VECTORS = ROOT / "validate" / "vectors"
 

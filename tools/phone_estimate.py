@@ -1,7 +1,7 @@
 """Paper estimate of phone frame rates — an ESTIMATE, not a measurement on a phone.
 
 Method:
-1. MACs of each deploy model per LR pixel (:func:`mobile_models.count_macs`, PyTorch's
+1. MACs of each deploy model per LR pixel (:func:`pocketsr.mobile_models.count_macs`, PyTorch's
    FlopCounterMode).
 2. Published on-device latency of a comparable x4 SR network on phone NPUs: Real-ESRGAN
    General x4v3 (SRVGGNetCompact: 3x3 convs 3->64, 32 x (64->64 + PReLU), 64->48, pixel
@@ -40,11 +40,11 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from convert.base import get_target  # noqa: E402
-from convert.pipeline import build_artifact  # noqa: E402
-from mobile_models import count_macs, create_model  # noqa: E402
-from validate.bench import time_runs  # noqa: E402
-from validate.runners import TFLiteRunner  # noqa: E402
+from pocketsr.convert.base import get_target  # noqa: E402
+from pocketsr.convert.pipeline import build_artifact  # noqa: E402
+from pocketsr.mobile_models import count_macs, create_model  # noqa: E402
+from pocketsr.validate.bench import time_runs  # noqa: E402
+from pocketsr.runtime.runners import TFLiteRunner  # noqa: E402
 
 #: published NPU latency (ms) of Real-ESRGAN General x4v3 at 128x128, TFLite fp16 (source above)
 PUBLISHED_MS = {"Galaxy S23 (Snapdragon 8 Gen 2)": 6.929, "Galaxy S24 (Snapdragon 8 Gen 3)": 5.277}

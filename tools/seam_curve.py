@@ -22,11 +22,12 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from convert.pipeline import conversion_model  # noqa: E402
-from mobile_models import create_model, get_spec  # noqa: E402
-from validate.data import real_photos, to_tensor_array  # noqa: E402
-from validate.runners import TorchRunner  # noqa: E402
-from validate.tiling import receptive_field_radius, seam_curve  # noqa: E402
+from pocketsr.convert.pipeline import conversion_model  # noqa: E402
+from pocketsr.mobile_models import create_model, get_spec  # noqa: E402
+from pocketsr.runtime.images import to_tensor_array
+from pocketsr.datasets.sets import real_photos  # noqa: E402
+from pocketsr.runtime.runners import TorchRunner  # noqa: E402
+from pocketsr.runtime.tiling import receptive_field_radius, seam_curve  # noqa: E402
 
 TILE = (180, 320)
 

@@ -1,6 +1,6 @@
 """Latency and memory benchmark of artifacts beside PyTorch eager and ONNX Runtime on the same input.
 
-Each measurement runs in a fresh Python process (``python -m validate.bench``) so its peak
+Each measurement runs in a fresh Python process (``python -m pocketsr.validate.bench``) so its peak
 resident memory (``VmHWM``, see :func:`peak_rss_mb`) belongs to that runtime alone and one runtime's thread pool
 cannot slow the next. Latency: ``warmup`` untimed runs, then the median (and min/max) of
 ``runs`` timed runs of one inference at the artifact's input size, in milliseconds. These
@@ -8,11 +8,11 @@ machines are noisy: compare ratios measured in one run, not absolute times acros
 
 Runtimes timed per model and input size: the LiteRT artifacts given, PyTorch eager (deploy and
 training form) and ONNX Runtime (CPU execution provider) on the deploy model exported by
-``torch.onnx.export`` — the graph every target converts (:func:`convert.pipeline.conversion_model`),
+``torch.onnx.export`` — the graph every target converts (:func:`pocketsr.convert.pipeline.conversion_model`),
 i.e. what a desktop user would run instead of LiteRT.
 
 Compute context: every row carries the model's multiply-accumulates per inference
-(:func:`mobile_models.count_macs`), the achieved GFLOP/s (2 * MACs / median time; for int8
+(:func:`pocketsr.mobile_models.count_macs`), the achieved GFLOP/s (2 * MACs / median time; for int8
 artifacts an "equivalent fp32" rate, since the MACs are the fp32 graph's) and that rate as a
 percentage of this machine's fp32 matmul rate (2048x2048, the fastest of PyTorch, NumPy and
 LiteRT/XNNPACK, same thread count).
@@ -108,12 +108,12 @@ def onnx_session(path: Path, threads: int):
 
 
 def export_onnx(deploy, input_hw: Sequence[int], path: Path) -> Path:
-    """Export the conversion graph of a deploy model (:func:`convert.pipeline.conversion_model`:
+    """Export the conversion graph of a deploy model (:func:`pocketsr.convert.pipeline.conversion_model`:
     pixel range folded, fp16-headroom rescaled — the graph every target converts) to a
     fixed-shape ONNX file.
 
     Args:
-        deploy: a deploy-form :class:`mobile_models.SRNet` (e.g. ``create_model(name, "deploy")``).
+        deploy: a deploy-form :class:`pocketsr.mobile_models.SRNet` (e.g. ``create_model(name, "deploy")``).
         input_hw: LR input ``(h, w)`` in pixels; the file's input ``"input"`` is ``(1, 3, h, w)``
             float32 NCHW RGB in [0, 1], its output ``"output"`` ``(1, 3, h*s, w*s)`` float32 in [0, 1].
         path: the ``.onnx`` file to write (weights embedded, no external-data file).
@@ -126,7 +126,7 @@ def export_onnx(deploy, input_hw: Sequence[int], path: Path) -> Path:
     """
     import torch
 
-    from convert.pipeline import conversion_model
+    from pocketsr.convert.pipeline import conversion_model
     from pocketsr.quiet import quiet_native
 
     h, w = (int(v) for v in input_hw)
@@ -148,7 +148,7 @@ def export_matmul_tflite(path: Path) -> Path:
     the matmul reference is also measured with XNNPACK's kernels, the ones artifacts use."""
     import torch
 
-    from convert.base import captured_output
+    from pocketsr.convert.base import captured_output
 
     class MatMul(torch.nn.Module):
         def __init__(self):
@@ -182,7 +182,7 @@ def _matmul_gflops(threads: int, runs: int, warmup: int, tflite: Optional[str] =
     with threadpool_limits(limits=threads):
         by["numpy"] = time_runs(lambda _: np.matmul(an, bn), None, runs, warmup)
     if tflite:
-        from validate.runners import _litert_interpreter
+        from pocketsr.runtime.runners import _litert_interpreter
         interp = _litert_interpreter()(model_path=tflite, num_threads=threads)
         interp.allocate_tensors()
         idx = interp.get_input_details()[0]["index"]
@@ -212,7 +212,7 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
     "input"}``: times in ms; peak resident memory of this process (:func:`peak_rss_mb`) and its
     resident memory after the runtime's Python imports, before the model is loaded, both in MiB
     (``import_rss_mb`` None off Linux; for artifacts it includes torch, which
-    :mod:`validate.runners` imports); ``input`` = ``[h, w]``. ``matmul`` returns ``{"median_ms",
+    :mod:`pocketsr.runtime.runners` imports); ``input`` = ``[h, w]``. ``matmul`` returns ``{"median_ms",
     "min_ms", "max_ms", "runs", "gflops"}`` instead.
     """
     if kind == "matmul":  # what: "litert" adds XNNPACK (converted here: the child's stdout is not the CLI's)
@@ -223,7 +223,7 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
             ref = export_matmul_tflite(Path(tmp) / "matmul.tflite")
             return _matmul_gflops(threads, runs, warmup, str(ref))
     if kind == "artifact":
-        from validate.runners import open_artifact  # imports torch too (~190 MB resident)
+        from pocketsr.runtime.runners import open_artifact  # imports torch too (~190 MB resident)
         import_rss = _status_mb("VmRSS")
         runner = open_artifact(Path(what), threads=threads)
         h, w = runner.input_size or size
@@ -239,8 +239,8 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
     elif kind == "torch":
         import torch
 
-        from mobile_models import create_model, get_spec
-        from validate.runners import TorchRunner
+        from pocketsr.mobile_models import create_model, get_spec
+        from pocketsr.runtime.runners import TorchRunner
         import_rss = _status_mb("VmRSS")
         torch.set_num_threads(threads)
         # latency does not depend on the weights: a form without official weights runs random ones
@@ -265,7 +265,7 @@ def run_isolated(kind: str, what: str, threads: int, runs: int, warmup: int,
     Raises:
         ArtifactError: the child failed; the message carries its last stderr line.
     """
-    args = [sys.executable, "-m", "validate.bench", kind, str(what), str(threads), str(runs), str(warmup),
+    args = [sys.executable, "-m", "pocketsr.validate.bench", kind, str(what), str(threads), str(runs), str(warmup),
             "x".join(map(str, size)) if size else "-", form, "-" if budget_s is None else str(budget_s)]
     proc = subprocess.run(args, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -337,8 +337,8 @@ def bench(artifacts: Sequence[Path], threads: Sequence[int] = (1, 2), runs: int 
     """
     import tempfile
 
-    from convert.manifest import read_manifest
-    from mobile_models import count_macs, create_model, get_spec
+    from pocketsr.convert.manifest import read_manifest
+    from pocketsr.mobile_models import count_macs, create_model, get_spec
 
     artifacts = [Path(p) for p in artifacts]
     manifests = [read_manifest(p) for p in artifacts]

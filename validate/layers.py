@@ -9,9 +9,9 @@ How TFLite tensors are paired with PyTorch values
 litert-torch names every op output after the PyTorch *module scope* the op was traced in. A
 name is a ``;``-separated list of MLIR locations; the first one is the op's own scope, e.g.::
 
-    convert.tflite._NamedIO/litert_torch._convert.to_channel_last_io.ChannelLastIOWrapper_model/
-    mobile_models.srnet.SRNet_wrapped/mobile_models.lkdn.LKDNet_body/mobile_models.lkdn.LKDB_B1/
-    mobile_models.lkdn.BSConvU_c1_r/torch.nn.modules.conv.Conv2d_dw;2
+    pocketsr.convert.base.NamedIO/litert_torch._convert.to_channel_last_io.ChannelLastIOWrapper_model/
+    pocketsr.mobile_models.srnet.SRNet_wrapped/mobile_models.lkdn.LKDNet_body/mobile_models.lkdn.LKDB_B1/
+    pocketsr.mobile_models.lkdn.BSConvU_c1_r/torch.nn.modules.conv.Conv2d_dw;2
 
 Each segment is ``<module class path>_<attribute name>``, so attribute names (``B1``, ``c1_r``,
 ``dw``, ``ERBs`` -> ``ERB_0``) are present. Ops of functional code (``F.leaky_relu``, ``x * a``,
@@ -59,7 +59,7 @@ float-vs-quantized TFLite comparison too, but never reaches PyTorch, so it is no
 Units: tensors are compared as float32 values after dequantization
 (``(q - zero_point) * scale``), sums accumulated over all images. ``snr_db = 10 log10(sum ref^2 / sum err^2)``; ``psnr_db`` uses the
 peak ``max |ref|`` of that tensor; ``max_abs`` / ``mean_abs`` are in the tensor's own units
-(the model works on [0, 1] images, see :meth:`mobile_models.SRNet.fold_pixel_range`).
+(the model works on [0, 1] images, see :meth:`pocketsr.mobile_models.SRNet.fold_pixel_range`).
 """
 
 from __future__ import annotations
@@ -81,7 +81,7 @@ from torch.utils._pytree import tree_map
 from pocketsr.errors import ArtifactError, InputError
 from pocketsr.quiet import quiet_native
 
-from .runners import _litert_interpreter
+from pocketsr.runtime.runners import _litert_interpreter
 
 JUMP_DB = 6.0
 """A row is a divergence jump when it loses at least this many dB of SNR relative to its inputs
@@ -219,7 +219,7 @@ def short_name(name: str) -> str:
     primary = _primary_location(name)
     tail = name.rsplit(";", 1)[-1] if ";" in name else ""
     segs = [s.rsplit(".", 1)[-1] for s in primary.split("/")] if primary else []
-    for i, s in enumerate(segs):  # drop _NamedIO / ChannelLastIOWrapper / SRNet wrappers
+    for i, s in enumerate(segs):  # drop NamedIO / ChannelLastIOWrapper / SRNet wrappers
         if s.startswith("SRNet_"):
             segs = segs[i + 1:]
             break
@@ -568,12 +568,12 @@ def layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndar
     Args:
         artifact_path: ``.tflite`` file with one ``(1, H, W, 3)`` input (float32, or int8/int16
             with scale/zero point) and one output, converted from ``model``.
-        model: the PyTorch reference: the :class:`~mobile_models.SRNet` the artifact was
-            converted from, prepared as the pipeline does (:func:`convert.pipeline.conversion_model`:
+        model: the PyTorch reference: the :class:`~pocketsr.mobile_models.SRNet` the artifact was
+            converted from, prepared as the pipeline does (:func:`pocketsr.convert.pipeline.conversion_model`:
             pixel range folded, float16 headroom rescaled) and in
             eval mode (module attribute names must be those seen at conversion).
         images: ``(1, 3, H, W)`` float32 RGB arrays in [0, 1] at the artifact's input size (use
-            real photo crops: :func:`validate.data.crops` + :func:`~validate.data.to_tensor_array`).
+            real photo crops: :func:`pocketsr.runtime.images.crops` + :func:`~pocketsr.runtime.images.to_tensor_array`).
         threads: CPU threads for LiteRT and PyTorch.
         proxy: optional fp32 ``.tflite`` of the same model; tensors that cannot be paired with
             PyTorch are then compared with its same-named tensors (rows marked
@@ -783,12 +783,12 @@ _WEIGHT_SUFFIX = re.compile(r"(_to_fp16)?(_quantized|_palettized|_dequantized)?$
 
 def artifact_layer_report(path, manifest: Dict, validator, count: int = 2, threads: int = 2) -> Dict:
     """:func:`layer_report` of an artifact against the PyTorch model its manifest names, on the
-    first ``count`` real-photo parity crops of ``validator`` (:class:`validate.validator.Validator`,
+    first ``count`` real-photo parity crops of ``validator`` (:class:`pocketsr.validate.validator.Validator`,
     which caches reference models and crops across artifacts) at the artifact's input size."""
-    from convert.pipeline import conversion_model
+    from pocketsr.convert.pipeline import conversion_model
 
-    from .runners import open_artifact
-    from .validator import DYNAMIC_PARITY_SIZE
+    from pocketsr.runtime.runners import open_artifact
+    from pocketsr.validate.validator import DYNAMIC_PARITY_SIZE
 
     size = open_artifact(path, threads=threads).input_size or DYNAMIC_PARITY_SIZE
     images = [x for _, x in validator.parity_inputs(size)][:count]
@@ -798,7 +798,7 @@ def artifact_layer_report(path, manifest: Dict, validator, count: int = 2, threa
 
 def coreml_layer_report(artifact_path, model: torch.nn.Module, images: Sequence[np.ndarray],
                         threads: int = 2, jump_db: float = JUMP_DB, ceiling_db: float = CEILING_DB) -> Dict:
-    """:func:`layer_report` for a Core ML package, run by :class:`validate.mil_executor.MILExecutor`
+    """:func:`layer_report` for a Core ML package, run by :class:`pocketsr.runtime.mil_executor.MILExecutor`
     (float16 rounding emulated, compressed weights decoded), which keeps every intermediate.
 
     Pairing: coremltools names a conv's weight constant after the PyTorch module path
@@ -813,7 +813,7 @@ def coreml_layer_report(artifact_path, model: torch.nn.Module, images: Sequence[
     Raises:
         ArtifactError: unreadable package; InputError: no images or wrong image size.
     """
-    from .runners import CoreMLRunner
+    from pocketsr.runtime.runners import CoreMLRunner
 
     runner = CoreMLRunner(Path(artifact_path), threads=threads)
     ex = runner.executor

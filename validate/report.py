@@ -9,14 +9,14 @@ validated by ``pocketsr convert`` / ``pocketsr validate``):
   identical canvas, gate verdict, GPU-delegate verdict (TFLite), float16 headroom (Core ML) and
   latency on this machine (TFLite only: Core ML runs on Apple hardware);
 * **plots** (matplotlib) — quality vs latency per model with the Pareto front, size per
-  precision, seam error vs tile overlap (:func:`validate.tiling.seam_curve`);
+  precision, seam error vs tile overlap (:func:`pocketsr.runtime.tiling.seam_curve`);
 * **image comparisons** — per model, crops of real photos upscaled by bicubic, PyTorch and each
   artifact, each with an amplified |artifact − PyTorch| heat map;
-* **layer divergence** for every artifact that failed its gate (:func:`validate.layers.
+* **layer divergence** for every artifact that failed its gate (:func:`pocketsr.validate.layers.
   artifact_layer_report`).
 
 Latency here is a quick context figure (median of a few runs in a fresh process, see
-:func:`validate.bench.run_isolated`); ``pocketsr bench`` is the benchmark.
+:func:`pocketsr.validate.bench.run_isolated`); ``pocketsr bench`` is the benchmark.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from convert.manifest import INDEX_NAME, atomic_path, read_manifest, tool_versions, utc_now, write_json
+from pocketsr.convert.manifest import (INDEX_NAME, atomic_path, read_manifest, tool_versions, utc_now, write_json)
 from pocketsr.errors import InputError
 
-from .data import BUILTIN_BENCHMARK, ROLES
+from pocketsr.datasets.sets import BUILTIN_BENCHMARK, ROLES
 
 REPORT_HTML = "report.html"
 REPORT_JSON = "report.json"
@@ -276,14 +276,15 @@ def image_comparisons(groups: Dict[str, List[Tuple[Path, Dict]]], validator, ima
     """Per model and real photo: the LR centre crop at the artifacts' input size, upscaled by
     bicubic, PyTorch (deploy, fp32) and every artifact of that model; the ``CROP``-square HR
     window with the most detail is shown. What ``validator`` kept of the identical validation
-    runs (:meth:`~validate.validator.Validator.keep_comparisons`) is used instead of running
+    runs (:meth:`~pocketsr.validate.validator.Validator.keep_comparisons`) is used instead of running
     again. Returns ``[{"model", "image", "window": [y, x, size], "panels": [{"label", "png",
     "heat_png" | None, "psnr_db" | None, "max_abs" | None}]}]`` (``psnr_db``/``max_abs`` of the
     whole SR output vs PyTorch, float, peak 1)."""
-    from .data import crops, from_tensor_array, real_photos, to_tensor_array
-    from .metrics import detail_window, parity
-    from .runners import open_artifact
-    from .validator import DYNAMIC_PARITY_SIZE
+    from pocketsr.runtime.images import crops, from_tensor_array, to_tensor_array
+    from pocketsr.datasets.sets import real_photos
+    from pocketsr.runtime.metrics import detail_window, parity
+    from pocketsr.runtime.runners import open_artifact
+    from pocketsr.validate.validator import DYNAMIC_PARITY_SIZE
 
     def input_size(m: Dict) -> Optional[Tuple[int, int]]:
         shape = m["input"]["shape"]
@@ -360,17 +361,17 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
         latency_runs, latency_warmup: timed and untimed runs per latency figure (0 runs: skip).
         images: real photos in the image comparisons (0: none).
         seam: compute the seam-error curve (PyTorch, a few seconds per overlap).
-        validator: the :class:`~validate.validator.Validator` that validated these artifacts
+        validator: the :class:`~pocketsr.validate.validator.Validator` that validated these artifacts
             in this process (``photos`` is then its own): its loaded PyTorch models and what it
             kept for the image comparisons are reused instead of running again.
 
     Raises:
         InputError: not an artifact folder; ArtifactError: a manifest does not match its artifact.
     """
-    from .bench import machine, run_isolated
-    from .layers import artifact_layer_report
-    from .tiling import receptive_field_radius, seam_curve
-    from .validator import DYNAMIC_PARITY_SIZE, Validator
+    from pocketsr.validate.bench import machine, run_isolated
+    from pocketsr.validate.layers import artifact_layer_report
+    from pocketsr.runtime.tiling import receptive_field_radius, seam_curve
+    from pocketsr.validate.validator import DYNAMIC_PARITY_SIZE, Validator
 
     step = step or (lambda _msg: None)
     folder = Path(folder)
@@ -397,8 +398,9 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
         groups.setdefault(m["model"], []).append((path, m))
     curves = []
     if seam:
-        from mobile_models import get_spec
-        from .data import real_photos, to_tensor_array
+        from pocketsr.mobile_models import get_spec
+        from pocketsr.runtime.images import to_tensor_array
+        from pocketsr.datasets.sets import real_photos
         for model, group in groups.items():
             step(f"seam curve {model}")
             spec = get_spec(model)
@@ -460,7 +462,7 @@ def _strip_images(data):
 def render_html(data: Dict, plots: Dict[str, Optional[str]]) -> str:
     """The report page (Jinja2 template ``validate/templates/report.html.j2``, autoescaped)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
-    env = Environment(loader=PackageLoader("validate", "templates"), autoescape=select_autoescape(["html", "j2"]))
+    env = Environment(loader=PackageLoader("pocketsr.validate", "templates"), autoescape=select_autoescape(["html", "j2"]))
     env.filters["db"] = lambda v: "∞" if v is None else f"{v:.2f}"
     env.filters["kib"] = lambda v: f"{v / 1024:.0f} KiB"
     env.filters["sgn"] = lambda v: "—" if v is None else f"{v:+.4f}"

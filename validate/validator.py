@@ -27,28 +27,15 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from mobile_models import create_model
+from pocketsr.mobile_models import create_model
 
-from .benchmark import evaluate
-from .data import BenchmarkSet, builtin_pairs, crops, load_benchmark, real_photos, to_tensor_array
-from .metrics import parity
-from .runners import Runner, TorchRunner, open_artifact
-from .tiling import overlap_for, run_batched
-
-#: precision -> (min parity PSNR vs torch on real photos [dB], max |ΔPSNR| on benchmarks [dB])
-GATES: Dict[str, Tuple[float, float]] = {
-    "fp32": (100.0, 0.001),
-    "fp16": (60.0, 0.01),
-    # quantized precisions are gated on benchmark quality; the parity floor only catches breakage
-    "int8-weights": (40.0, 0.03),
-    "int8-dynamic": (40.0, 0.03),
-    "int8-full": (35.0, 0.10),
-    # Core ML
-    "w8a8": (35.0, 0.10),
-    "palettized-6bit": (35.0, 0.05),
-}
-#: precisions measured and recorded but never failed (their would-be failures are listed)
-REPORT_ONLY = {"palettized-4bit"}
+from pocketsr.datasets.benchmark import evaluate
+from pocketsr.runtime.images import crops, to_tensor_array
+from pocketsr.datasets.sets import BenchmarkSet, builtin_pairs, load_benchmark, real_photos
+from pocketsr.runtime.metrics import parity
+from pocketsr.runtime.runners import Runner, TorchRunner, open_artifact
+from pocketsr.runtime.tiling import overlap_for, run_batched
+from pocketsr.convert.gates import GATES, REPORT_ONLY
 
 CROPS_PER_PHOTO = 2
 DYNAMIC_PARITY_SIZE = (180, 320)  # parity crop size for artifacts that take any size
@@ -69,7 +56,7 @@ class Validator:
     """Validates artifacts; caches the PyTorch reference per (model, weights) so fp32 and fp16
     artifacts of one model share the reference runs.
 
-    Every artifact is gated on the always-available benchmark (:data:`validate.data.BUILTIN_BENCHMARK`,
+    Every artifact is gated on the always-available benchmark (:data:`pocketsr.datasets.sets.BUILTIN_BENCHMARK`,
     HR/LR pairs of public-domain photographs that ship with the dependencies) and on each
     folder of ``datasets`` in addition.
 
@@ -95,7 +82,7 @@ class Validator:
     def keep_comparisons(self, images: int, crop: int) -> None:
         """While validating, keep what the report's image comparisons show of the centre crops
         of the first ``images`` parity photos (the identical inputs): per model the ``crop``-square
-        HR window with the most detail (:func:`validate.metrics.detail_window` of the PyTorch
+        HR window with the most detail (:func:`pocketsr.runtime.metrics.detail_window` of the PyTorch
         output) and that window of PyTorch's output; per artifact that window of its output and
         its parity figures. The report then runs nothing again (a few kB per artifact, where
         whole outputs would be 11 MB each)."""
@@ -136,8 +123,8 @@ class Validator:
 
     def _keep_comparison(self, manifest: Dict, size, label: str, got: np.ndarray, want: np.ndarray,
                          figures: Dict) -> None:
-        from .data import from_tensor_array
-        from .metrics import detail_window
+        from pocketsr.runtime.images import from_tensor_array
+        from pocketsr.runtime.metrics import detail_window
 
         crop = self._window[1]
         model_key = (manifest["model"], manifest["weights"].get("sha256"), tuple(size), label)

@@ -124,7 +124,7 @@ def upscale_uint8(runner: Callable[[np.ndarray], np.ndarray], img: np.ndarray, o
     """Upscale an ``(H, W, 3)`` uint8 RGB image tile by tile into ``(H*s, W*s, 3)`` uint8.
 
     Args:
-        runner: a :class:`validate.runners.Runner` (``scale``; ``input_size`` ``(h, w)`` for a
+        runner: a :class:`pocketsr.runtime.runners.Runner` (``scale``; ``input_size`` ``(h, w)`` for a
             fixed-size artifact or None) taking ``(1, 3, h, w)`` float32 in [0, 1].
         overlap: context LR pixels per inner tile side (use the model's receptive-field radius
             for an exact result).
@@ -133,12 +133,12 @@ def upscale_uint8(runner: Callable[[np.ndarray], np.ndarray], img: np.ndarray, o
             fixed-size runners, which use their input size.
         out: optional preallocated output array (reused across video frames).
 
-    Rounding: ``clamp(y, 0, 1) * 255`` rounded half to even (:func:`validate.metrics.to_uint8`).
+    Rounding: ``clamp(y, 0, 1) * 255`` rounded half to even (:func:`pocketsr.runtime.metrics.to_uint8`).
 
     Raises:
         ValueError: bad image shape or tiling parameters.
     """
-    from .metrics import to_uint8
+    from pocketsr.runtime.metrics import to_uint8
 
     if img.ndim != 3 or img.shape[2] != 3 or img.dtype != np.uint8:
         raise ValueError(f"expected (H, W, 3) uint8, got {img.shape} {img.dtype}")
@@ -157,7 +157,7 @@ def upscale_uint8(runner: Callable[[np.ndarray], np.ndarray], img: np.ndarray, o
 
 def run_batched(run: Callable[[np.ndarray], np.ndarray], xs: Sequence[np.ndarray]) -> List[np.ndarray]:
     """``[run(x) for x in xs]`` for same-shape ``(1, 3, h, w)`` inputs, as few calls as the
-    runner's ``batch_pixels`` allows (see :class:`validate.runners.Runner`); same results."""
+    runner's ``batch_pixels`` allows (see :class:`pocketsr.runtime.runners.Runner`); same results."""
     if not xs:
         return []
     per_call = max(1, getattr(run, "batch_pixels", 0) // (xs[0].shape[2] * xs[0].shape[3]))
@@ -196,7 +196,7 @@ def run_image(run: Callable[[np.ndarray], np.ndarray], x: np.ndarray, scale: int
     """Float variant used by the benchmark: ``(1, 3, H, W)`` float32 [0, 1] -> ``(1, 3, H*s,
     W*s)`` float32 (a full-resolution float array: benchmark images are small). ``input_size``
     None runs the whole image at once. A runner with ``batch_pixels`` (see
-    :class:`validate.runners.Runner`) gets as many tiles per call as that allows, so small tiles
+    :class:`pocketsr.runtime.runners.Runner`) gets as many tiles per call as that allows, so small tiles
     cost time in proportion to their pixels rather than their number; the result is the same."""
     return run_images(run, [x], scale, input_size, overlap)[0]
 
@@ -395,7 +395,7 @@ def choose_overlap(requested: Optional[int], tile: Tuple[int, int], manifest: Op
 
 def model_radius(name: Optional[str]) -> int:
     """Receptive-field radius (LR pixels) of a registry model's deploy form."""
-    from mobile_models import create_model, get_spec
+    from pocketsr.mobile_models import create_model, get_spec
 
     if name is None:
         raise ValueError("a model name is needed")
@@ -421,7 +421,7 @@ def seam_curve(run: Callable[[np.ndarray], np.ndarray], scale: int, images, tile
         images (PSNR of float outputs, peak 1; ``None`` when tiled and whole are identical;
         ``changed_8bit`` a fraction).
     """
-    from .metrics import parity
+    from pocketsr.runtime.metrics import parity
 
     def region(x: np.ndarray, o: int) -> np.ndarray:
         h, w = 2 * tile[0] - 2 * o, 2 * tile[1] - 2 * o

@@ -1,7 +1,8 @@
-"""Reading images and benchmark datasets, and the real images used for parity.
+"""Where images come from: benchmark sets (Set5/Set14 layout), the development data folder,
+and the CC0 photographs every installation has, each with one role (parity, calibration,
+selection, gating).
 
-Images are returned as ``(H, W, 3)`` uint8 RGB numpy arrays. Tensors handed to models are
-``(1, 3, H, W)`` float32 in [0, 1].
+Images are ``(H, W, 3)`` uint8 RGB numpy arrays; tensors ``(1, 3, H, W)`` float32 in [0, 1].
 """
 
 from __future__ import annotations
@@ -12,68 +13,10 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from pocketsr.errors import InputError
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def load_image(path: Path) -> Tuple[np.ndarray, Optional[str]]:
-    """Read an image file as RGB uint8.
-
-    Greyscale, palette, alpha and 16-bit images are converted (alpha is dropped, 16-bit values
-    are rounded to 8 bits); the second return value says what was converted, or is None.
-
-    Returns:
-        ``((H, W, 3) uint8, note or None)``.
-
-    Raises:
-        InputError: missing or unreadable file.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"image not found: {path}")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            mode = img.mode
-            if mode in ("I;16", "I;16B", "I;16L", "I"):
-                arr = np.asarray(img).astype(np.float64)
-                arr = np.clip(np.round(arr / 257.0), 0, 255).astype(np.uint8)
-                return np.stack([arr] * 3, axis=-1), f"{mode} 16-bit greyscale converted to 8-bit RGB"
-            rgb = np.asarray(img.convert("RGB"))
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InputError(f"cannot read image {path}: {exc}") from None
-    note = None if mode == "RGB" else f"{mode} image converted to RGB" + (
-        " (alpha dropped)" if "A" in mode or "transparency" in getattr(img, "info", {}) else "")
-    return np.ascontiguousarray(rgb), note
-
-
-def save_image(img: np.ndarray, path: Path) -> None:
-    """Write an ``(H, W, 3)`` uint8 image atomically (temp file in the same folder, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        fmt = Image.registered_extensions().get(path.suffix.lower())
-        if fmt is None:
-            raise InputError(f"unsupported output image type {path.suffix!r}; use .png or .jpg")
-        Image.fromarray(img).save(tmp, format=fmt)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def to_tensor_array(img: np.ndarray) -> np.ndarray:
-    """``(H, W, 3)`` uint8 -> ``(1, 3, H, W)`` float32 in [0, 1]."""
-    return (img.astype(np.float32) / 255.0).transpose(2, 0, 1)[None].copy()
-
-
-def from_tensor_array(x: np.ndarray) -> np.ndarray:
-    """``(1, 3, H, W)`` float in [0, 1] -> ``(H, W, 3)`` uint8 (clamp, round half to even)."""
-    from .metrics import to_uint8
-    return to_uint8(x[0].transpose(1, 2, 0))
+from pocketsr.runtime.images import IMAGE_SUFFIXES, load_image, to_tensor_array
 
 
 @dataclass
@@ -254,27 +197,6 @@ def real_photos(folder: Optional[Path] = None) -> List[Tuple[str, np.ndarray]]:
             raise InputError(f"no images in {folder}")
         return [(p.stem, load_image(p)[0]) for p in files]
     return [(n, builtin_image(n)) for n in ROLES["parity"]]
-
-
-def crops(img: np.ndarray, size: Tuple[int, int], count: int, rng: np.random.Generator) -> List[np.ndarray]:
-    """The centre crop plus ``count - 1`` random crops of ``size = (h, w)``; an image smaller
-    than ``size`` is edge-replicated up to it first."""
-    h, w = size
-    img = pad_replicate(img, max(h, img.shape[0]), max(w, img.shape[1]))
-    out = []
-    for i in range(count):
-        if i == 0:
-            y, x = (img.shape[0] - h) // 2, (img.shape[1] - w) // 2
-        else:
-            y = int(rng.integers(0, img.shape[0] - h + 1))
-            x = int(rng.integers(0, img.shape[1] - w + 1))
-        out.append(np.ascontiguousarray(img[y:y + h, x:x + w]))
-    return out
-
-
-def pad_replicate(img: np.ndarray, h: int, w: int) -> np.ndarray:
-    """Edge-replicate an ``(H, W, C)`` image on the bottom/right up to ``(h, w)``."""
-    return np.pad(img, ((0, h - img.shape[0]), (0, w - img.shape[1]), (0, 0)), mode="edge")
 
 
 def probe_images(size: Tuple[int, int] = (96, 128)) -> List[np.ndarray]:

@@ -5,7 +5,7 @@ Decoding and encoding use PyAV (FFmpeg). Three kinds of threads overlap the work
 * one *decode* thread demuxes the input, converts each video frame to ``(H, W, 3)`` uint8 RGB
   and puts it on a bounded queue; audio packets are handed to the encode thread;
 * ``workers`` *inference* threads, each with its own runner (LiteRT interpreters are not
-  thread-safe), upscale frames with :func:`validate.tiling.upscale_uint8` (numpy, LiteRT and
+  thread-safe), upscale frames with :func:`pocketsr.runtime.tiling.upscale_uint8` (numpy, LiteRT and
   PyTorch release the GIL, so the threads really run in parallel);
 * the *calling* thread (where Ctrl-C lands) takes results in frame order through a reorder
   buffer, encodes H.264 (``libx264``; ``mpeg4`` if this PyAV build has no libx264) and muxes
@@ -467,7 +467,7 @@ class _Pipeline:
     def infer(self, runner) -> None:
         from PIL import Image
 
-        from .tiling import upscale_uint8
+        from pocketsr.runtime.tiling import upscale_uint8
 
         plan = self.plan
         scratch = (np.empty((plan.sr_h, plan.sr_w, 3), dtype=np.uint8)
@@ -563,7 +563,10 @@ class _Pipeline:
         finally:
             self.stop.set()  # workers stop before their next tile, the decoder before its next frame
             for t in threads:
-                t.join(timeout=30)
+                # No timeout: a thread abandoned inside a native runtime (LiteRT, FFmpeg) while
+                # the interpreter exits aborts the process (exit 134), and the container it
+                # reads is closed next. Each stops within one tile or one frame.
+                t.join()
 
 
 def upscale_video(input, output, runner_factory: Callable[[], object], overlap: int,
@@ -581,8 +584,8 @@ def upscale_video(input, output, runner_factory: Callable[[], object], overlap: 
         runner_factory: called ``workers`` times, in the calling thread before any work, to
             make one runner per worker: ``(1, 3, h, w)`` float32 RGB in [0, 1] ->
             ``(1, 3, h*s, w*s)`` float32, attributes ``scale`` and ``input_size`` (see
-            :mod:`validate.runners`).
-        overlap: tile overlap in LR pixels (:func:`validate.tiling.upscale_uint8`).
+            :mod:`pocketsr.runtime.runners`).
+        overlap: tile overlap in LR pixels (:func:`pocketsr.runtime.tiling.upscale_uint8`).
         side_by_side: each output frame is ``[bicubic | SR]`` (Pillow bicubic), each half
             labelled; the frame is then ``2 * W * s`` pixels wide.
         workers: inference threads (>= 1), each with its own runner.
@@ -591,7 +594,7 @@ def upscale_video(input, output, runner_factory: Callable[[], object], overlap: 
             ``progress(frames_done, total_or_None, frames_per_second_so_far)``.
         camera: read webcam ``N`` instead of ``input`` (:func:`camera_source`).
         tile: tile ``(h, w)`` for runners that accept any size (default: the runner's input
-            size, else :data:`validate.tiling.DEFAULT_ANY_SIZE_TILE`).
+            size, else :data:`pocketsr.runtime.tiling.DEFAULT_ANY_SIZE_TILE`).
         sr_label: label of the SR half side by side (default ``"SR x<scale>"``).
         notes: list receiving human-readable notes (odd size cropped, audio dropped, damaged
             tail, interruption) for the caller to print.
@@ -620,7 +623,7 @@ def upscale_video(input, output, runner_factory: Callable[[], object], overlap: 
     """
     import av
 
-    from .tiling import DEFAULT_ANY_SIZE_TILE, plan_tiles
+    from pocketsr.runtime.tiling import DEFAULT_ANY_SIZE_TILE, plan_tiles
 
     output = Path(output)
     fmt = output_format(output)

@@ -3,7 +3,7 @@
 A runner maps ``(1, 3, H, W)`` float32 RGB in [0, 1] to ``(1, 3, H*s, W*s)`` float32 in
 [0, 1]. ``input_size`` is ``None`` for runtimes that take any size (PyTorch, dynamic-size
 TFLite artifacts) and ``(h, w)`` for fixed-size artifacts; :func:`run_image` adapts any image
-to either (see :mod:`validate.tiling`). New formats register a class in :data:`RUNNERS` by
+to either (see :mod:`pocketsr.runtime.tiling`). New formats register a class in :data:`RUNNERS` by
 file suffix (an artifact may be a folder, e.g. a Core ML ``.mlpackage``).
 """
 
@@ -79,7 +79,7 @@ class TFLiteRunner(Runner):
     recorded scale and zero point.
 
     Dynamic-size artifacts (input shape signature ``[1, -1, -1, 3]``, see
-    :mod:`convert.dynamic`) get ``input_size = None``; each call with a new ``H x W`` resizes
+    :mod:`pocketsr.convert.dynamic`) get ``input_size = None``; each call with a new ``H x W`` resizes
     the input tensor and re-allocates. Their ``scale`` is the ``scale`` argument, or else read
     from the output shape of a probe resize; every output's shape is checked against it.
 
@@ -207,7 +207,7 @@ class TFLiteRunner(Runner):
 
 
 class CoreMLRunner(Runner):
-    """A Core ML ``.mlpackage`` (a folder) run by :class:`validate.mil_executor.MILExecutor`,
+    """A Core ML ``.mlpackage`` (a folder) run by :class:`pocketsr.runtime.mil_executor.MILExecutor`,
     pocketsr's executor of the saved ML Program (PyTorch, float16 rounding emulated). Works on
     any OS; on macOS (``sys.platform == "darwin"``) every call also runs Core ML itself
     (``MLModel.predict`` with compute units ALL and CPU_ONLY) and records how far each is from
@@ -226,7 +226,7 @@ class CoreMLRunner(Runner):
     def __init__(self, path: Path, threads: int = 2):
         import sys
 
-        from .mil_executor import HeadroomStats, MILExecutor
+        from pocketsr.runtime.mil_executor import HeadroomStats, MILExecutor
 
         self.path = Path(path)
         self.threads = threads
@@ -280,7 +280,7 @@ class CoreMLRunner(Runner):
     def _compare_apple(self, feed: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - macOS only
         from PIL import Image
 
-        from .metrics import parity
+        from pocketsr.runtime.metrics import parity
 
         if self.image_input:
             data = {self.inp["name"]: Image.fromarray(feed[0].transpose(1, 2, 0).astype(np.uint8), "RGB")}
@@ -310,7 +310,7 @@ class CoreMLRunner(Runner):
 
     def report(self) -> Dict:
         """``{"fp16_headroom": {...}, "fp16_headroom_noise_probe": {...}, "coreml_predict": ...}``
-        (see :meth:`validate.mil_executor.MILExecutor.headroom`)."""
+        (see :meth:`pocketsr.runtime.mil_executor.MILExecutor.headroom`)."""
         out = {"fp16_headroom": self.executor.headroom(self._stats["real"])}
         if self._stats["probe"].runs:
             probe = self.executor.headroom(self._stats["probe"])

@@ -6,10 +6,11 @@ from typing import Dict, List
 
 import numpy as np
 
-from .data import BenchmarkSet, from_tensor_array, to_tensor_array
-from .metrics import psnr_ssim_y
-from .runners import Runner
-from .tiling import describe, run_images
+from pocketsr.runtime.images import from_tensor_array, to_tensor_array
+from pocketsr.datasets.sets import BenchmarkSet
+from pocketsr.runtime.metrics import psnr_ssim_y
+from pocketsr.runtime.runners import Runner
+from pocketsr.runtime.tiling import describe, run_images
 
 
 def evaluate(runner: Runner, dataset: BenchmarkSet, input_size=None, overlap: int = 16,

@@ -1,0 +1,293 @@
+"""pocketsr's Python API: the command line's operations as functions that return data.
+
+Each function does what the ``pocketsr`` command of the same job does (the CLI calls these), but
+returns manifests, validation dicts and images instead of printing tables, and raises
+:class:`pocketsr.errors.PocketsrError` subclasses (one-line messages) instead of exiting.
+
+Names differ from the CLI's where a subpackage owns the name: ``pocketsr.convert`` and
+``pocketsr.validate`` are the converter and validator packages, so the functions are
+:func:`convert_models` and :func:`validate_artifact`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+from .errors import InputError, Interrupted
+
+#: an image argument: a file path, a ``PIL.Image.Image`` or an ``(H, W, 3)`` uint8 RGB array
+ImageLike = Union[str, Path, "object"]
+
+
+def list_models(default_only: bool = False) -> List[str]:
+    """Registry names (``["lkdn-s", "fmen-s", ...]``); ``default_only``: those ``convert`` makes
+    when no model is named."""
+    from .mobile_models import list_models as names
+    return names(default_only)
+
+
+def create_model(name: str, form: str = "deploy", pretrained: bool = True, weights: Optional[Path] = None):
+    """A registry model in eval mode, official weights verified by sha256 (see
+    :func:`pocketsr.mobile_models.create_model`): ``(N, 3, H, W)`` float32 in [0, 1] ->
+    ``(N, 3, H*scale, W*scale)`` in [0, 1].
+
+    Raises:
+        InputError: unknown name or form. WeightsError: missing, corrupt or foreign weights.
+    """
+    from .mobile_models import create_model as build
+    return build(name, form, pretrained, weights)
+
+
+def default_datasets(scale: int = 4) -> List[Path]:
+    """Set5 and Set14 of the development data folder (``../shared/datasets`` beside a source
+    checkout, or ``POCKETSR_DATA_DIR``) when present; empty on a user's machine, where the
+    built-in CC0-3 benchmark gates alone."""
+    from .datasets.sets import shared_datasets_dir
+    base = os.environ.get("POCKETSR_DATA_DIR") or shared_datasets_dir()
+    if base is None:
+        return []
+    base = Path(base)
+    return [base / n for n in ("Set5", "Set14") if (base / n / "LR_bicubic" / f"X{scale}").is_dir()]
+
+
+def _size(value: Union[str, Sequence[int]]) -> Tuple[int, int]:
+    from .convert.base import parse_size
+    if isinstance(value, str):
+        return parse_size(value)
+    h, w = (int(v) for v in value)
+    return parse_size(f"{h}x{w}")
+
+
+def _names(value: Union[None, str, Sequence[str]]) -> Optional[List[str]]:
+    if value is None:
+        return None
+    return [value] if isinstance(value, str) else list(value)
+
+
+def convert_models(models: Union[None, str, Sequence[str]] = None,
+                   targets: Union[None, str, Sequence[str]] = None,
+                   precisions: Union[None, str, Sequence[str]] = None, *,
+                   input_size: Union[str, Sequence[int]] = (180, 320), output: Union[str, Path] = "artifacts",
+                   weights: Optional[Path] = None, data: Optional[Sequence[Path]] = None,
+                   photos: Optional[Path] = None, validate: bool = True, threads: int = 2,
+                   calibration: Optional[Path] = None, calibration_count: int = 32, seed: int = 0,
+                   finetune_steps: int = 0, max_float_layers: int = 12, dynamic_size: bool = False,
+                   gpu_friendly: bool = False, coreml_io: str = "image", report: bool = False,
+                   on_plan: Optional[Callable[[list], None]] = None,
+                   on_step: Optional[Callable[[str, tuple], None]] = None,
+                   on_converted: Optional[Callable[[List[Dict]], None]] = None,
+                   on_report_step: Optional[Callable[[str], None]] = None) -> List[Dict]:
+    """Official weights -> deploy form -> one artifact per (model, target, precision), each
+    with its manifest and (by default) validated; the same job as ``pocketsr convert``.
+
+    Args:
+        models: registry names (default: the default set, LKDN-S and FMEN-S).
+        targets: ``"tflite"``, ``"coreml"`` (default: every available target).
+        precisions: e.g. ``"fp32"``, ``"int8-full"`` (default: each target's defaults).
+        input_size: fixed LR input ``(H, W)`` or ``"HxW"`` in pixels (HR is 4x).
+        output: folder for artifacts, manifests (``<artifact>.json``) and ``index.json``.
+        validate: parity vs PyTorch on real photos and ΔPSNR gates on the built-in CC0-3
+            benchmark (+ ``data`` folders, default Set5/Set14 when present).
+        report: also write ``report.html`` + ``report.json`` into ``output``.
+        on_plan / on_step / on_converted / on_report_step: progress callbacks (the job list
+            before any work; ``(label, (kind, target, precision))`` as each step starts; the
+            manifests when every artifact is done; each report step's label).
+        The other arguments are the CLI options of the same names.
+
+    Returns:
+        One manifest dict per artifact, in job order (``convert/CONTRACT.md``); with
+        ``validate``, ``manifest["validation"]["passed"]`` says whether it met its gate. A
+        failed gate is data here (the CLI turns it into exit code 3).
+
+    Raises:
+        InputError: bad names, sizes, folders or an output folder that cannot be written —
+            before any work. WeightsError, ConversionError: during the work.
+        Interrupted: Ctrl-C; artifacts already written stay; one converted but not yet
+            validated is kept with ``"validation": null`` and listed so in ``index.json``
+            (``pocketsr validate`` finishes it).
+    """
+    from .convert.calibration import collect_frames
+    from .convert.base import get_target
+    from .convert.manifest import ensure_writable
+    from .convert.pipeline import plan, run_jobs
+    from .convert.quantize import QuantOptions
+    from .validate.validator import Validator
+
+    size = _size(input_size)
+    models_ = _names(models) or list_models(default_only=True)
+    if weights is not None and len(models_) != 1:
+        raise InputError("--weights needs exactly one --model")
+    if weights is not None and not Path(weights).is_file():
+        raise InputError(f"weights file not found: {weights}")
+    jobs = plan(models_, _names(targets), _names(precisions), dynamic=dynamic_size)
+    target_options = {"coreml": {"io": coreml_io}} if coreml_io != "image" else {}
+    for name, opts in target_options.items():
+        get_target(name).conversion_kwargs(models_[0], {}, **opts)  # a bad value fails before any work
+    quant = QuantOptions(calibration, calibration_count, seed, finetune_steps, max_float_layers)
+    if any(get_target(j.target).needs_plan(j.precision) for j in jobs):
+        if calibration_count < 1:
+            raise InputError("--calibration-count must be at least 1")
+        collect_frames(calibration)  # bad calibration input fails here, before any conversion
+    datasets = list(data) if data else default_datasets()
+    for d in datasets:
+        if not Path(d).is_dir():
+            raise InputError(f"--data folder not found: {d}")
+    if photos is not None and not Path(photos).is_dir():
+        raise InputError(f"--photos folder not found: {photos}")
+    output = Path(output)
+    created = ensure_writable(output)  # "cannot write to ..." now, not after the work
+    validator = Validator(datasets, photos, threads=threads) if validate else None
+    if report and validator is not None:
+        from .validate.report import CROP, IMAGES
+        validator.keep_comparisons(IMAGES, CROP)  # the report then re-runs no artifact for them
+    if on_plan:
+        on_plan(jobs)
+    try:
+        manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=on_step,
+                             quant_options=quant, dynamic=dynamic_size, gpu_friendly=gpu_friendly,
+                             target_options=target_options)
+    except BaseException:
+        if created and output.is_dir() and not any(output.iterdir()):
+            output.rmdir()  # an interrupted first run leaves no empty folder behind
+        raise
+    if on_converted:
+        on_converted(manifests)
+    if report:
+        write_report(output, photos=photos, threads=threads, validator=validator, on_step=on_report_step)
+    return manifests
+
+
+def validate_artifact(artifact: Union[str, Path], *, data: Optional[Sequence[Path]] = None,
+                      photos: Optional[Path] = None, threads: int = 2, record: bool = True) -> Dict:
+    """Validate one artifact against its PyTorch deploy model (``pocketsr validate``).
+
+    Returns:
+        The validation dict (``convert/CONTRACT.md``: ``passed``, ``failures``, ``parity``,
+        ``benchmarks`` with ΔPSNR per gating set, ``gated_on``, ...). With ``record`` it is also
+        written into the artifact's manifest and the folder's ``index.json``.
+
+    Raises:
+        ArtifactError: missing/damaged artifact or manifest. InputError: bad folders.
+    """
+    return validate_artifacts([artifact], data=data, photos=photos, threads=threads, record=record)[0]["validation"]
+
+
+def validate_artifacts(artifacts: Sequence[Union[str, Path]], *, data: Optional[Sequence[Path]] = None,
+                       photos: Optional[Path] = None, threads: int = 2, record: bool = True,
+                       on_artifact: Optional[Callable[[Path], None]] = None) -> List[Dict]:
+    """:func:`validate_artifact` for several artifacts sharing one validator (PyTorch references
+    and photo crops are computed once). Every manifest is read before any work. Returns the
+    manifests with their ``validation``, in order; ``on_artifact(path)`` is called as each starts."""
+    from .convert.manifest import read_manifest, update_index
+    from .convert.pipeline import record_validation
+    from .validate.validator import Validator
+
+    datasets = list(data) if data else default_datasets()
+    for d in datasets:
+        if not Path(d).is_dir():
+            raise InputError(f"--data folder not found: {d}")
+    if photos is not None and not Path(photos).is_dir():
+        raise InputError(f"--photos folder not found: {photos}")
+    manifests = [(Path(a), read_manifest(Path(a))) for a in artifacts]
+    validator = Validator(datasets, photos, threads=threads)
+    done = []
+    for path, manifest in manifests:
+        if on_artifact:
+            on_artifact(path)
+        validation = validator.validate(path, manifest)
+        if record:
+            manifest = record_validation(path, manifest, validation)
+            update_index(path.parent)
+        else:
+            manifest = {**manifest, "validation": validation}
+        done.append(manifest)
+    return done
+
+
+def upscale(image: ImageLike, *, artifact: Optional[Union[str, Path]] = None, model: Optional[str] = None,
+            weights: Optional[Path] = None, overlap: Optional[int] = None,
+            tile: Optional[Union[str, Sequence[int]]] = None, threads: int = 2):
+    """Upscale one image of any size with an artifact or a registry model (PyTorch), tiled as
+    ``validate/TILING.md`` specifies (exact at the default overlap) — ``pocketsr upscale``.
+
+    Args:
+        image: a file (EXIF orientation applied), a ``PIL.Image.Image`` or an ``(H, W, 3)``
+            uint8 RGB array.
+        artifact / model: exactly one; ``weights`` a local checkpoint for ``model``.
+        overlap: tile overlap in LR pixels (default: the receptive-field radius when the tile
+            allows it). tile: ``(H, W)`` for a model (default 256x256); artifacts use their own.
+
+    Returns:
+        ``PIL.Image.Image``, RGB, ``scale`` times the input's width and height.
+
+    Raises:
+        InputError: neither or both of artifact/model, unreadable image, bad tile.
+        ArtifactError: a damaged artifact.
+    """
+    from PIL import Image
+
+    from .runtime.images import load_image, to_rgb_array
+
+    if (model is None) == (artifact is None):
+        raise InputError("give exactly one of --model or --artifact")
+    img = load_image(Path(image))[0] if isinstance(image, (str, Path)) else to_rgb_array(image)
+    sr, _ = upscale_array(img, artifact=artifact, model=model, weights=weights, overlap=overlap, tile=tile,
+                          threads=threads)
+    return Image.fromarray(sr)
+
+
+def upscale_array(img, *, artifact=None, model=None, weights=None, overlap=None, tile=None, threads: int = 2,
+                  on_start: Optional[Callable[[str], None]] = None):
+    """:func:`upscale` on an ``(H, W, 3)`` uint8 RGB array; returns ``(SR array (sH, sW, 3) uint8,
+    info)`` where ``info`` has ``overlap`` and ``radius`` (LR pixels) and ``notes`` (e.g. why
+    the overlap is not exact). ``on_start(description)`` is called when the tiles start."""
+    import numpy as np
+
+    from .convert.manifest import read_manifest
+    from .mobile_models import get_spec
+    from .runtime.runners import TorchRunner, open_artifact
+    from .runtime.tiling import DEFAULT_ANY_SIZE_TILE, choose_overlap, describe, upscale_uint8
+
+    if (model is None) == (artifact is None):
+        raise InputError("give exactly one of --model or --artifact")
+    manifest = read_manifest(Path(artifact)) if artifact is not None else None
+    if model is not None:
+        get_spec(model)
+    runner = (open_artifact(Path(artifact), threads=threads) if artifact is not None
+              else TorchRunner(create_model(model, "deploy", weights=weights), get_spec(model).scale, threads))
+    if runner.input_size is not None and tile is not None:
+        raise InputError(f"--tile is for --model; {Path(artifact).name} has a fixed input size "
+                         f"{runner.input_size[0]}x{runner.input_size[1]}")
+    size = runner.input_size or (_size(tile) if tile is not None else DEFAULT_ANY_SIZE_TILE)
+    used, radius, note = choose_overlap(overlap, size, manifest, model, img.shape[:2])
+    if on_start:
+        on_start(f"upscaling {img.shape[1]}x{img.shape[0]} ({describe(img.shape[:2], size, used)})")
+    sr = np.ascontiguousarray(upscale_uint8(runner, img, used, tile=size))
+    return sr, {"overlap": used, "radius": radius, "notes": [note] if note else []}
+
+
+def write_report(folder: Union[str, Path] = "artifacts", *, photos: Optional[Path] = None, threads: int = 2,
+                 latency_runs: int = 5, images: int = 2, seam: bool = True, validator=None,
+                 on_step: Optional[Callable[[str], None]] = None) -> Path:
+    """Write ``report.html`` (self-contained) and ``report.json`` for an artifact folder
+    (``pocketsr report``). Returns the HTML file's path.
+
+    Raises:
+        InputError: folder missing or without an ``index.json``.
+    """
+    from .validate.report import write_report as write
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"artifact folder not found: {folder}")
+    if photos is not None and not Path(photos).is_dir():
+        raise InputError(f"--photos folder not found: {photos}")
+    html, _ = write(folder, photos=photos, threads=threads, latency_runs=latency_runs, images=images, seam=seam,
+                    validator=validator, step=on_step or (lambda msg: None))
+    return html
+
+
+__all__ = ["list_models", "create_model", "convert_models", "validate_artifact", "validate_artifacts", "upscale", "upscale_array", "write_report",
+           "default_datasets", "Interrupted"]
