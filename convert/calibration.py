@@ -16,7 +16,6 @@ deterministically for a given ``seed`` (frames smaller than the crop are edge-re
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import List, Optional, Tuple
 
@@ -24,7 +23,7 @@ import numpy as np
 
 from pocketsr.errors import InputError
 from pocketsr.runtime.images import IMAGE_SUFFIXES, crops, load_image
-from pocketsr.datasets.sets import ROLES, builtin_image, shared_datasets_dir
+from pocketsr.datasets.sets import ROLES, builtin_image, env_or_shared
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".m4v"}
 FRAMES_PER_VIDEO = 4
@@ -33,12 +32,7 @@ FRAMES_PER_VIDEO = 4
 def default_calibration_dir() -> Optional[Path]:
     """``$POCKETSR_CALIBRATION_DIR``, else ``real_world/video`` of
     :func:`pocketsr.datasets.sets.shared_datasets_dir` when present (added to the built-in photos)."""
-    env = os.environ.get("POCKETSR_CALIBRATION_DIR")
-    if env:
-        return Path(env)
-    shared = shared_datasets_dir()
-    here = shared / "real_world" / "video" if shared else None
-    return here if here is not None and here.is_dir() else None
+    return env_or_shared("POCKETSR_CALIBRATION_DIR", "real_world/video")
 
 
 def video_frames(path: Path, count: int = FRAMES_PER_VIDEO) -> List[np.ndarray]:

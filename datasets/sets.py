@@ -72,15 +72,21 @@ def shared_datasets_dir() -> Optional[Path]:
     return here if here.is_dir() else None
 
 
-def default_photo_dir() -> Optional[Path]:
-    """``POCKETSR_PHOTOS_DIR``, else the shared real photos (``real_world/photos`` of
-    :func:`shared_datasets_dir`) if present."""
-    env = os.environ.get("POCKETSR_PHOTOS_DIR")
+def env_or_shared(variable: str, sub: str) -> Optional[Path]:
+    """The folder named by environment ``variable`` if set, else ``sub`` inside
+    :func:`shared_datasets_dir` if that exists, else None."""
+    env = os.environ.get(variable)
     if env:
         return Path(env)
     shared = shared_datasets_dir()
-    here = shared / "real_world" / "photos" if shared else None
+    here = shared / sub if shared else None
     return here if here is not None and here.is_dir() else None
+
+
+def default_photo_dir() -> Optional[Path]:
+    """``POCKETSR_PHOTOS_DIR``, else the shared real photos (``real_world/photos`` of
+    :func:`shared_datasets_dir`) if present."""
+    return env_or_shared("POCKETSR_PHOTOS_DIR", "real_world/photos")
 
 
 # -- images every installation has, and what each one is for --------------------------------

@@ -52,6 +52,18 @@ def default_datasets(scale: int = 4) -> List[Path]:
     return [base / n for n in ("Set5", "Set14") if (base / n / "LR_bicubic" / f"X{scale}").is_dir()]
 
 
+def _validation_inputs(data: Optional[Sequence[Path]], photos: Optional[Path]) -> List[Path]:
+    """The gating benchmark folders (``data``, else :func:`default_datasets`), after checking
+    that they and ``photos`` exist. Raises InputError."""
+    datasets = list(data) if data else default_datasets()
+    for d in datasets:
+        if not Path(d).is_dir():
+            raise InputError(f"--data folder not found: {d}")
+    if photos is not None and not Path(photos).is_dir():
+        raise InputError(f"--photos folder not found: {photos}")
+    return datasets
+
+
 def _size(value: Union[str, Sequence[int]]) -> Tuple[int, int]:
     from .convert.base import parse_size
     if isinstance(value, str):
@@ -130,12 +142,7 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
         if calibration_count < 1:
             raise InputError("--calibration-count must be at least 1")
         collect_frames(calibration)  # bad calibration input fails here, before any conversion
-    datasets = list(data) if data else default_datasets()
-    for d in datasets:
-        if not Path(d).is_dir():
-            raise InputError(f"--data folder not found: {d}")
-    if photos is not None and not Path(photos).is_dir():
-        raise InputError(f"--photos folder not found: {photos}")
+    datasets = _validation_inputs(data, photos)
     output = Path(output)
     created = ensure_writable(output)  # "cannot write to ..." now, not after the work
     validator = Validator(datasets, photos, threads=threads) if validate else None
@@ -184,12 +191,7 @@ def validate_artifacts(artifacts: Sequence[Union[str, Path]], *, data: Optional[
     from .convert.pipeline import record_validation
     from .validate.validator import Validator
 
-    datasets = list(data) if data else default_datasets()
-    for d in datasets:
-        if not Path(d).is_dir():
-            raise InputError(f"--data folder not found: {d}")
-    if photos is not None and not Path(photos).is_dir():
-        raise InputError(f"--photos folder not found: {photos}")
+    datasets = _validation_inputs(data, photos)
     manifests = [(Path(a), read_manifest(Path(a))) for a in artifacts]
     validator = Validator(datasets, photos, threads=threads)
     done = []
