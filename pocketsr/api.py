@@ -13,12 +13,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .errors import InputError, Interrupted
 
+if TYPE_CHECKING:  # names for the annotations only; importing them here would load numpy and Pillow
+    import numpy
+    import PIL.Image
+
 #: an image argument: a file path, a ``PIL.Image.Image`` or an ``(H, W, 3)`` uint8 RGB array
-ImageLike = Union[str, Path, "object"]
+ImageLike = Union[str, Path, "PIL.Image.Image", "numpy.ndarray"]
 
 
 def list_models(default_only: bool = False) -> List[str]:

@@ -374,7 +374,7 @@ def validate(
 ) -> None:
     """Parity vs PyTorch on real photos and benchmark quality of existing artifacts; the results are
     written into their manifests and index.json."""
-    from .api import default_datasets, validate_artifacts
+    from .api import validate_artifacts
 
     if layers:
         from pocketsr.convert.manifest import read_manifest
@@ -384,7 +384,7 @@ def validate(
     status = err.status("validating")
     status.start()
     try:
-        done = validate_artifacts(artifacts, data=data or default_datasets(), photos=photos, threads=threads,
+        done = validate_artifacts(artifacts, data=data or None, photos=photos, threads=threads,
                                   on_artifact=lambda path: status.update(f"validating {path.name}"))
     finally:
         status.stop()
