@@ -91,3 +91,21 @@ def test_bench_rejects_a_file_that_is_not_an_artifact(tmp_path, capfd):
     junk.write_text("not a model")
     code, _, err = run_cli(capfd, "bench", junk, "--runs", 3)
     assert_one_line_error(code, err, "no manifest for", "notes.tflite")
+
+
+def test_time_runs_times_a_call_longer_than_the_budget_once_cold():
+    import time as _time
+
+    from pocketsr.validate.bench import time_runs
+
+    calls = []
+
+    def slow(x):
+        calls.append(x)
+        _time.sleep(0.25)
+
+    r = time_runs(slow, 0, runs=5, warmup=1, budget_s=0.2)
+    assert len(calls) == 1 and r["runs"] == 1 and r["warmed_up"] is False and r["median_ms"] >= 250
+    calls.clear()
+    r = time_runs(lambda x: calls.append(x), 0, runs=5, warmup=1, budget_s=0.2)
+    assert len(calls) == 6 and r["runs"] == 5 and r["warmed_up"] is True
