@@ -13,7 +13,7 @@ Graph I/O follows the LiteRT convention: NHWC. One signature ``serving_default``
   inputs quantized at run time.
 * ``int8-full`` — ai-edge-quantizer static W8A8, calibrated on real images; input and output
   are int8 with scale 1/255 (zero point -128), i.e. ``uint8 pixel - 128``. Where plain W8A8
-  misses the calibration target, blocks get 16-bit activations (TFLite 16x8) and then convs
+  is not accepted by the mixed-precision search, blocks get 16-bit activations (TFLite 16x8) and then convs
   stay float; the manifest lists both.
 
 Reduced precisions take a :class:`~pocketsr.convert.quantize.QuantPlan`: convs it lists as float stay
@@ -237,16 +237,17 @@ class TFLiteTarget(Target):
     def _quantize_int8(path: Path, precision: str, plan) -> dict:
         """Quantize the fp32 artifact at ``path`` in place with ai-edge-quantizer.
 
-        Mixed precision is decided on the real artifact, run by LiteRT on the plan's calibration
-        crops (mean output PSNR vs the float model), until it reaches the plan's target PSNR:
+        Mixed precision is decided on the real artifact, run by LiteRT on the plan's selection
+        pairs (output PSNR and ΔPSNR vs the float model), until the plan accepts it
+        (:meth:`pocketsr.convert.quantize.QuantPlan.accepts`):
 
         1. ``int8-full`` only: every block (:func:`pocketsr.convert.quantize.block_scopes`) gets 16-bit
            activations (TFLite 16x8; the artifact's input and output stay int8);
         2. convs are kept float one by one in the plan's sensitivity order (at most
            ``plan.max_float_layers``).
 
-        Narrowing blocks back to 8 bits while the calibration target holds was tried and
-        rejected: FMEN-S kept 6 of 13 blocks wide at 50.2 dB on the calibration crops yet lost
+        Narrowing blocks back to 8 bits while a 50 dB target on calibration crops held was tried
+        and rejected: FMEN-S kept 6 of 13 blocks wide at 50.2 dB on the calibration crops yet lost
         0.13 dB on Set5 (the error of these graphs is set by their weakest tensors, which the
         crops under-sample).
 

@@ -91,26 +91,32 @@ def default_photo_dir() -> Optional[Path]:
 
 # -- images every installation has, and what each one is for --------------------------------
 #
-# Public-domain / CC0 photographs shipped inside dependencies (scikit-image's ``skimage.data``,
-# matplotlib's sample data), so a machine with no data folder still calibrates, selects, checks
-# parity and gates on real images. Each image serves exactly one role: nothing the converter
-# tunes on (calibration ranges, sensitivity ranking, mixed-precision selection) is used to
-# check or gate it. Licences: the docstrings of ``skimage.data.<name>`` (astronaut, rocket,
-# hubble_deep_field: NASA/SpaceX public domain; chelsea, coffee, retina, grass, gravel, camera:
-# CC0; immunohistochemistry, coins: no known copyright restrictions) and matplotlib's
-# ``sample_data/README.txt`` (grace_hopper: US Navy, public domain). Not used: scikit-image's
-# ``brick`` texture, on which every FMEN-S int8 artifact scores +0.9 dB *above* fp32 (an
-# image-specific effect that would dominate any mean ΔPSNR; measured, see README).
+# Public-domain / CC0 / CC BY photographs shipped inside dependencies (scikit-image's
+# ``skimage.data``, scikit-learn's sample images, matplotlib's sample data), so a machine with no
+# data folder still calibrates, selects, checks parity and gates on real images. Each image
+# serves exactly one role: nothing the converter tunes on (calibration ranges, sensitivity
+# ranking, mixed-precision selection) is used to check or gate it. Licences: the docstrings of
+# ``skimage.data.<name>`` (astronaut, rocket, hubble_deep_field: NASA/SpaceX public domain;
+# chelsea, coffee, retina, gravel: CC0; immunohistochemistry, coins: no known copyright
+# restrictions), scikit-learn's ``datasets/images/README.txt`` (china: Daniel Buechele, flower:
+# vultilion, both on Flickr under CC BY 2.0) and matplotlib's ``sample_data/README.txt``
+# (grace_hopper: US Navy, public domain). Excluded (never used, also when a data folder has an
+# image of that name): scikit-image's ``brick`` texture, on which every FMEN-S int8 artifact
+# scores +0.9 dB *above* fp32 (an image-specific effect that would dominate any mean ΔPSNR;
+# measured, see README), and ``grass`` / ``camera``, the selection pairs until 2026-12-04: a
+# texture and a greyscale photo whose ΔPSNR stayed near 0 while Set5 lost 0.03-0.04 dB.
 ROLES: Dict[str, Tuple[str, ...]] = {
     "parity": ("astronaut", "chelsea", "coffee", "rocket"),
     "calibration": ("hubble_deep_field", "immunohistochemistry", "retina"),
-    "selection": ("grass", "camera"),
+    "selection": ("china", "flower"),
     "gating": ("grace_hopper", "gravel", "coins"),
 }
+#: images no role uses (see above)
+EXCLUDED: Tuple[str, ...] = ("brick", "grass", "camera")
 #: name of the always-available gating benchmark (HR/LR pairs of ``ROLES["gating"]``)
 BUILTIN_BENCHMARK = "CC0-3"
 #: name of the mixed-precision selection pairs (``ROLES["selection"]``)
-SELECTION_SET = "CC0-select"
+SELECTION_SET = "select-2"
 
 
 def builtin_image(name: str) -> np.ndarray:
@@ -123,6 +129,10 @@ def builtin_image(name: str) -> np.ndarray:
         from matplotlib import cbook
         with cbook.get_sample_data("grace_hopper.jpg") as f:
             img = np.asarray(Image.open(f).convert("RGB"))
+    elif name in ("china", "flower"):
+        import sklearn.datasets
+        folder = Path(sklearn.datasets.__file__).parent / "images"
+        img = np.asarray(Image.open(folder / f"{name}.jpg").convert("RGB"))
     else:
         from skimage import data
         if name not in {n for names in ROLES.values() for n in names}:
@@ -183,17 +193,17 @@ def real_photos(folder: Optional[Path] = None) -> List[Tuple[str, np.ndarray]]:
     """Real photographs for parity checks, as ``[(name, (H, W, 3) uint8)]``.
 
     Uses every image of ``folder``; else of ``POCKETSR_PHOTOS_DIR`` / ``real_world/photos`` of
-    :func:`shared_datasets_dir` minus images named like another role's (:data:`ROLES`); else
-    the parity photographs of :data:`ROLES` (astronaut, chelsea, coffee, rocket), so parity
-    always runs on real images.
+    :func:`shared_datasets_dir` minus images named like another role's (:data:`ROLES`) or
+    :data:`EXCLUDED`; else the parity photographs of :data:`ROLES` (astronaut, chelsea, coffee,
+    rocket), so parity always runs on real images.
 
     Raises:
         InputError: a folder without images.
     """
     if folder is None:
         folder = default_photo_dir()
-        # the default folder may hold images that serve another role (shared: camera)
-        other = {n for role, names in ROLES.items() if role != "parity" for n in names}
+        # the default folder may hold images that serve another role or is excluded (shared: camera)
+        other = {n for role, names in ROLES.items() if role != "parity" for n in names} | set(EXCLUDED)
     else:
         other = set()
     if folder is not None:

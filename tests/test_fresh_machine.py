@@ -78,15 +78,22 @@ def test_search_stops_when_its_target_is_out_of_reach():
 
     def attempt(keep):  # a real artifact would plateau like this (measured: 33.2 -> 33.8 dB)
         calls.append(list(keep))
-        return {"calibration_psnr_db": 33.0 + 0.05 * len(keep), "selection_delta_db": -0.3}
+        return {"selection_psnr_db": 33.0 + 0.05 * len(keep), "selection_delta_db": -0.3}
 
     plan.keep_float_search(attempt)
     assert len(calls) == 1 + 3 and "out of reach" in plan.stopped  # not all 12
 
+    # within 3 dB of the target a plateau is not cut short (LKDN-S int8-dynamic: 50.12, 50.81,
+    # 50.88 dB at 2-4 float convs, 52.92 at 5, 56.12 at 7 with a 54 dB target)
+    plan, calls = _Plan(), []
+    plan.keep_float_search(lambda keep: calls.append(keep) or
+                           {"selection_psnr_db": 49.0 + 0.01 * len(keep), "selection_delta_db": -0.3})
+    assert len(calls) == 13 and "the cap" in plan.stopped
+
     plan, calls = _Plan(), []
     psnr = iter([45.0, 47.0, 49.0, 52.0])
     plan.keep_float_search(lambda keep: calls.append(keep) or
-                           {"calibration_psnr_db": next(psnr), "selection_delta_db": -0.05})
+                           {"selection_psnr_db": next(psnr), "selection_delta_db": -0.05})
     assert len(calls) == 4 and plan.stopped is None  # accepted: 52 dB and |-0.05| <= 0.075
 
 
@@ -94,7 +101,7 @@ def test_search_warm_starts_from_the_plans_last_accepted_artifact():
     """Core ML int8-weights starts where TFLite int8-weights was accepted (same precision only):
     the same answer as a cold search (accepted from 5 float convs on), in 3 candidates, not 6."""
     def psnr(keep):
-        return {"calibration_psnr_db": 50.0 + 3.0 * len(keep), "selection_delta_db": -0.01}
+        return {"selection_psnr_db": 50.0 + 3.0 * len(keep), "selection_delta_db": -0.01}
 
     cold, calls = _Plan(target_db=65.0), []
     assert cold.keep_float_search(lambda keep: calls.append(len(keep)) or psnr(keep)) == cold.ranking[:5]

@@ -44,6 +44,8 @@ def test_main_job_artifacts_pass_parity(artifacts):
             assert "edge-replicated to a 180x320 canvas" in b["input"]
         if not precision.startswith("int8"):
             assert v["noise_probe"]["max_abs"] < 0.1
+        if "calibration" in m["conversion"]:  # converted as on a user's machine (conftest)
+            assert m["conversion"]["calibration"].startswith("built-in photos"), m["conversion"]["calibration"]
         assert "CONV_2D" in m["gpu_delegate"]["ops"]
         if m["conversion"].get("activations_16bit_blocks"):  # 16x8 blocks: said, not hidden
             assert m["gpu_delegate"]["compatible"] is False
