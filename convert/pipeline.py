@@ -247,10 +247,12 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
                                         gpu_friendly=gpu_friendly, target_options=target_options,
                                         cache=cache)
         if validator is not None:
-            if on_step:
-                on_step(f"validate {path.name}", ("validate", job.target, job.precision))
             t0 = time.perf_counter()
             try:
+                # inside the try: from here on a Ctrl-C keeps the finished artifact (the step line
+                # announcing the validation is printed first, and a signal may land while it is)
+                if on_step:
+                    on_step(f"validate {path.name}", ("validate", job.target, job.precision))
                 validation = validator.validate(path, manifest)
             except KeyboardInterrupt:
                 # The artifact is complete; only its check is missing. Keep it, listed as

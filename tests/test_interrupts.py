@@ -21,10 +21,16 @@ BIG = PHOTOS / "rocket.jpg"  # 427x640 real photo
 CLIP = VIDEOS / "bottle-detection.mp4"
 
 
+def _default_sigint():
+    # a shell that starts pytest in the background (``cmd &`` without job control) leaves SIGINT
+    # ignored, and children inherit that: start pocketsr as a terminal would, Ctrl-C delivered
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _start(args, cwd, **env):
     environ = {**os.environ, "POCKETSR_SHARED_DATASETS": "none", **env}
     return subprocess.Popen([str(POCKETSR), *map(str, args)], cwd=cwd, env=environ, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint)
 
 
 def _interrupt(proc, after_s=None, when_line=None, timeout=300):
