@@ -469,8 +469,7 @@ class QuantPlan:
         return {"selection_psnr_db": history[-1]["selection_psnr_db"],
                 "selection_delta_db": history[-1]["selection_delta_db"],
                 "target_selection_psnr_db": self.target_db,
-                "selection": {"set": sel.name if sel else None,
-                              "images": [i.name for i in sel.images] if sel else [],
+                "selection": {"set": sel.name, "images": [i.name for i in sel.images],
                               "max_abs_delta_db": SELECTION_MARGIN * self.gate_delta_db},
                 "search_stopped": self.stopped, "warm_start": self.warm_start,
                 "mixed_precision_search": history, **self.record}

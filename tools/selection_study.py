@@ -28,7 +28,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,8 +38,8 @@ from pocketsr.convert import quantize  # noqa: E402
 from pocketsr.convert.pipeline import build_artifact  # noqa: E402
 from pocketsr.convert.quantize import QuantOptions  # noqa: E402
 from pocketsr.datasets.benchmark import evaluate  # noqa: E402
-from pocketsr.datasets.sets import (BenchmarkImage, BenchmarkSet, bicubic_downscale,  # noqa: E402
-                                    builtin_pairs, load_benchmark)
+from pocketsr.datasets.sets import (ROLES, BenchmarkImage, BenchmarkSet, bicubic_downscale,  # noqa: E402
+                                    builtin_image, builtin_pairs, load_benchmark)
 from pocketsr.runtime.metrics import parity  # noqa: E402
 from pocketsr.runtime.runners import TorchRunner  # noqa: E402
 
@@ -48,11 +47,10 @@ PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera", "grass", "china"
 
 
 def photo(name: str) -> np.ndarray:
-    """(H, W, 3) uint8 RGB of a photograph a dependency ships."""
-    if name in ("china", "flower"):
-        import sklearn.datasets
-        img = Image.open(Path(sklearn.datasets.__file__).parent / "images" / f"{name}.jpg")
-        return np.asarray(img.convert("RGB"))
+    """(H, W, 3) uint8 RGB of a photograph a dependency ships (the product's loader for the
+    images of a role; scikit-image directly for the excluded ones)."""
+    if name in {n for names in ROLES.values() for n in names}:
+        return builtin_image(name)
     from skimage import data
     img = np.asarray(getattr(data, name)())
     return np.ascontiguousarray(np.stack([img] * 3, -1) if img.ndim == 2 else img[..., :3])
