@@ -18,6 +18,7 @@ from rich.progress import ProgressColumn
 from rich.table import Table
 from rich.text import Text
 
+from . import interrupts
 from .errors import GateError, InputError, Interrupted, PocketsrError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode="markdown",
@@ -603,6 +604,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point. Exit codes: 0 done, 2 usage error or bad input/weights/artifact,
     3 an artifact failed its gate, 130 Ctrl-C, 1 an unexpected error (a bug)."""
     _quiet_libraries()
+    interrupts.install()  # Ctrl-C is not lost inside JAX's gc callback
     command = typer.main.get_command(app)
     try:
         # standalone: typer prints usage errors with the usage line (exit 2) and turns Ctrl-C

@@ -25,9 +25,12 @@ finished but not yet encoded are discarded, the encoder is flushed and the conta
 properly, so the frames already encoded form a valid, playable file. It is kept at the
 output path — a long run interrupted near its end is still worth having — and a note
 ``interrupted after K frames: wrote a playable file with K frames`` is added to ``notes`` (the
-CLI prints it); with 0 frames
-written the temporary file is removed instead. The exception is then re-raised (the CLI exits
-130 on Ctrl-C).
+CLI prints it); with 0 frames written the temporary file is removed instead. The exception is
+then re-raised (the CLI exits 130 on Ctrl-C). While the output is open (and the call is in the
+main thread), Ctrl-C only *requests* the stop and the KeyboardInterrupt is raised between two
+frames: raised at an arbitrary point it could drop the packets an encoder call had just
+returned — the first of them the keyframe every later frame needs — and leave a file that
+plays nothing.
 
 Colour: decoded frames are converted to RGB with the input's signalled matrix (FFmpeg's
 default, BT.601, when unsignalled); H.264 output is written as BT.709 limited range and tagged
@@ -51,6 +54,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from pocketsr.errors import InputError
+from pocketsr.interrupts import requests_stop
 
 #: output suffix -> FFmpeg muxer name
 CONTAINERS = {".mp4": "mp4", ".mkv": "matroska", ".mov": "mov"}
@@ -375,13 +379,15 @@ class _Pipeline:
 
     def __init__(self, source, first, first_rgb: np.ndarray, backlog: list, plan: _Plan, out: _Output,
                  runners: list, overlap: int, tile, side_by_side: bool, max_frames: Optional[int],
-                 camera: bool, notes: List[str], sr_label: Optional[str] = None):
+                 camera: bool, notes: List[str], sr_label: Optional[str] = None,
+                 stop: Optional[threading.Event] = None, interrupted: Optional[threading.Event] = None):
         self.source, self.first, self.first_rgb = source, first, first_rgb
         self.plan, self.out, self.runners = plan, out, runners
         self.overlap, self.tile, self.side_by_side = overlap, tile, side_by_side
         self.max_frames, self.notes = max_frames, notes
         self.workers = len(runners)
-        self.stop = threading.Event()
+        self.stop = stop if stop is not None else threading.Event()
+        self.interrupted = interrupted if interrupted is not None else threading.Event()
         self.error: Optional[BaseException] = None
         self.pool: "queue.Queue" = queue.Queue()
         for _ in range(2 * self.workers + 2):
@@ -540,12 +546,12 @@ class _Pipeline:
             while finished < self.workers:
                 item = _get(self.results, self.stop)
                 if item is _STOP:
-                    if self.error is not None:
+                    if self.error is not None or self.interrupted.is_set():
                         break
                     finished += 1
                     continue
                 pending[item[0]] = item
-                while next_index in pending:
+                while next_index in pending and not self.interrupted.is_set():
                     _, buf, pts, tb, seconds = pending.pop(next_index)
                     self._mux_audio(waiting, seconds)
                     self.out.write(buf, pts, tb)
@@ -557,6 +563,8 @@ class _Pipeline:
                         progress(next_index, total, next_index / elapsed if elapsed > 0 else 0.0)
             if self.error is not None:
                 raise self.error
+            if self.interrupted.is_set():
+                raise KeyboardInterrupt  # between two frames: every packet returned so far is muxed
             while not self.audio_complete.wait(0.1):
                 pass
             self._mux_audio(waiting, end_s, strict=True)
@@ -679,34 +687,42 @@ def upscale_video(input, output, runner_factory: Callable[[], object], overlap: 
         if plan.cropped:
             notes.append(f"SR size {sr_w}x{sr_h} is odd: cropped to {out_w}x{out_h} (yuv420p needs even sizes)")
 
-        tmp = _temp_path(output)
-        out = _Output(tmp, fmt, plan, astream, notes)
-        pipeline = _Pipeline(source, first, first_rgb, backlog, plan, out, runners, overlap, tile,
-                             side_by_side, max_frames, camera is not None, notes, sr_label)
-        pipeline.run(progress, total)
-        if out.frames == 0:
-            raise InputError(f"{label}: no decodable video frame")
-        audio_mode = out.audio_mode
-        out, finished = None, out
-        finished.close()
-        seconds = time.perf_counter() - pipeline.t0  # including the encoder's flush
-        os.replace(tmp, output)
-        tmp = None
-    except BaseException:
-        if out is not None:
-            written = out.frames
+        stop, interrupted = threading.Event(), threading.Event()
+        with requests_stop(stop, interrupted):
+            tmp = _temp_path(output)
             try:
-                out.close()
-            except Exception:  # noqa: BLE001 - the original error matters more
-                written = 0
-            if written > 0:
+                out = _Output(tmp, fmt, plan, astream, notes)
+                pipeline = _Pipeline(source, first, first_rgb, backlog, plan, out, runners, overlap, tile,
+                                     side_by_side, max_frames, camera is not None, notes, sr_label,
+                                     stop=stop, interrupted=interrupted)
+                pipeline.run(progress, total)
+                if out.frames == 0:
+                    raise InputError(f"{label}: no decodable video frame")
+                audio_mode = out.audio_mode
+                out, finished = None, out
+                finished.close()
+                seconds = time.perf_counter() - pipeline.t0  # including the encoder's flush
                 os.replace(tmp, output)
                 tmp = None
-                notes.append(f"interrupted after {written} frames: wrote a playable file with {written} frames "
-                             f"to {output}")
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-        raise
+            except BaseException:
+                if out is not None:
+                    written = out.frames
+                    try:
+                        out.close()
+                    except Exception:  # noqa: BLE001 - the original error matters more
+                        written = 0
+                    if written > 0:
+                        os.replace(tmp, output)
+                        tmp = None
+                        notes.append(f"interrupted after {written} frames: wrote a playable file with "
+                                     f"{written} frames to {output}")
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
+                raise
+        if interrupted.is_set():  # Ctrl-C while the finished file was being flushed: it is whole
+            notes.append(f"interrupted after {finished.frames} frames: wrote a playable file with "
+                         f"{finished.frames} frames (the whole video) to {output}")
+            raise KeyboardInterrupt
     finally:
         container.close()
 

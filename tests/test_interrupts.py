@@ -105,6 +105,38 @@ def test_ctrl_c_in_video_before_its_handler_exits_130(tmp_path):
     assert not (tmp_path / "sr.mp4").exists() and not _leftovers(tmp_path)
 
 
+GC_CALLBACK_SCRIPT = """
+import gc, os, signal, sys, time
+from pocketsr import interrupts
+if sys.argv[1] == "install":
+    interrupts.install()
+sent = []
+def callback(phase, info):  # like JAX's: runs at every collection
+    if phase == "start" and not sent:
+        sent.append(1)
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # the handler runs here, inside the callback
+            pass
+gc.callbacks.append(callback)
+try:
+    gc.collect()
+    time.sleep(2)
+    print("lost")
+except KeyboardInterrupt:
+    print("interrupted")
+"""
+
+
+@pytest.mark.parametrize("mode, expected", [("install", "interrupted"), ("python-default", "lost")])
+def test_ctrl_c_landing_in_a_gc_callback_is_not_lost(mode, expected):
+    """CPython prints an exception raised in a gc callback as ignored: with JAX's callback
+    loaded, a Ctrl-C was dropped. pocketsr's handler delivers it again outside the callback (the
+    second case shows the loss it prevents, so this test can fail)."""
+    proc = subprocess.run([sys.executable, "-c", GC_CALLBACK_SCRIPT, mode], capture_output=True, text=True,
+                          timeout=60, preexec_fn=_default_sigint)
+    assert proc.stdout.strip() == expected, proc.stderr
+
+
 @pytest.mark.parametrize("after_s", [7, 14])
 def test_ctrl_c_in_video_of_a_truncated_file(tmp_path, after_s):
     """A Matroska clip cut mid-stream (it plays, then its last frame is damaged): a real SIGINT

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 #: room -> layer; a module may import its own room and rooms of a lower layer only (the
 #: layer-0 modules import nothing above the standard library but each other)
 LAYERS = {
-    "pocketsr.errors": 0, "pocketsr.quiet": 0, "pocketsr.version": 0,
+    "pocketsr.errors": 0, "pocketsr.interrupts": 0, "pocketsr.quiet": 0, "pocketsr.version": 0,
     "pocketsr.mobile_models": 1,
     "pocketsr.runtime": 2,
     "pocketsr.datasets": 3,
