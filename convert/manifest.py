@@ -27,6 +27,8 @@ from pocketsr.errors import ArtifactError, InputError
 
 SCHEMA_VERSION = 1
 INDEX_NAME = "index.json"
+#: the conversion report beside the artifacts (pocketsr.validate.report)
+REPORT_HTML, REPORT_JSON = "report.html", "report.json"
 
 
 def utc_now() -> str:

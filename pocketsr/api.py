@@ -91,6 +91,7 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
                    calibration: Optional[Path] = None, calibration_count: int = 32, seed: int = 0,
                    finetune_steps: int = 0, max_float_layers: int = 12, dynamic_size: bool = False,
                    gpu_friendly: bool = False, coreml_io: str = "image", report: bool = False,
+                   bundle: Optional[Union[str, Path]] = None,
                    on_plan: Optional[Callable[[list], None]] = None,
                    on_step: Optional[Callable[[str, tuple], None]] = None,
                    on_converted: Optional[Callable[[List[Dict]], None]] = None,
@@ -107,6 +108,7 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
         validate: parity vs PyTorch on real photos and ΔPSNR gates on the built-in CC0-3
             benchmark (+ ``data`` folders, default Set5/Set14 when present).
         report: also write ``report.html`` + ``report.json`` into ``output``.
+        bundle: also write an app bundle of the shipped picks there (:func:`write_bundle`).
         on_plan / on_step / on_converted / on_report_step: progress callbacks (the job list
             before any work; ``(label, (kind, target, precision))`` as each step starts; the
             manifests when every artifact is done; each report step's label).
@@ -149,6 +151,9 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
     datasets = _validation_inputs(data, photos)
     output = Path(output)
     created = ensure_writable(output)  # "cannot write to ..." now, not after the work
+    if bundle is not None:
+        from .validate.bundle import check_output
+        check_output(Path(bundle), output)
     validator = Validator(datasets, photos, threads=threads) if validate else None
     if report and validator is not None:
         from .validate.report import CROP, IMAGES
@@ -167,6 +172,9 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
         on_converted(manifests)
     if report:
         write_report(output, photos=photos, threads=threads, validator=validator, on_step=on_report_step)
+    if bundle is not None:
+        write_bundle(output, bundle, pick="ship" if validate else "all", seed=seed, threads=threads,
+                     on_step=on_report_step)
     return manifests
 
 
@@ -295,5 +303,45 @@ def write_report(folder: Union[str, Path] = "artifacts", *, photos: Optional[Pat
     return html
 
 
+def write_bundle(folder: Union[str, Path] = "artifacts", output: Union[str, Path] = "bundle", *,
+                 pick: Union[str, Sequence[str]] = "ship", golden: int = 4, seed: int = 0,
+                 photos: Optional[Path] = None, threads: int = 2,
+                 on_step: Optional[Callable[[str], None]] = None) -> Path:
+    """Write an app bundle (``pocketsr bundle``): the picked artifacts with their manifests,
+    ``bundle.json`` and a golden parity set per model and input size
+    (:mod:`pocketsr.validate.bundle`). Returns the path of ``bundle.json``.
+
+    Args:
+        pick: ``"ship"`` (per model and target the fastest and the smallest passing artifact),
+            ``"all"``, or artifact file names.
+        golden: golden crops per model and input size (LR PNG + PyTorch output window as .npy).
+
+    Raises:
+        InputError: bad folder, pick or output. ArtifactError: a manifest missing or not matching
+            its artifact's sha256.
+    """
+    from .validate.bundle import write_bundle as write
+
+    if photos is not None and not Path(photos).is_dir():
+        raise InputError(f"--photos folder not found: {photos}")
+    return write(Path(folder), Path(output), pick=[pick] if isinstance(pick, str) else list(pick), golden=golden,
+                 seed=seed, photos=photos, threads=threads, step=on_step)
+
+
+def ingest_device_reports(files: Sequence[Union[str, Path]], folder: Union[str, Path] = "artifacts") -> List[Path]:
+    """Validate device reports written by the sample apps (JSON Schema
+    ``validate/schemas/device_report.schema.json``), store them in ``folder/device_reports/``
+    and refresh the report's On device section (``pocketsr device-report``). Returns the
+    stored paths.
+
+    Raises:
+        InputError: a malformed file (naming the file and field), a run of an unknown artifact
+            (sha256), or ``folder`` not an artifact folder; nothing is stored then.
+    """
+    from .validate.device_report import ingest
+
+    return ingest([Path(f) for f in files], Path(folder))
+
+
 __all__ = ["list_models", "create_model", "convert_models", "validate_artifact", "validate_artifacts", "upscale", "upscale_array", "write_report",
-           "default_datasets", "Interrupted"]
+           "write_bundle", "ingest_device_reports", "default_datasets", "Interrupted"]

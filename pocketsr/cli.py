@@ -255,6 +255,7 @@ def convert(
     gpu_friendly: bool = typer.Option(False, "--gpu-friendly", help="Exact rewrite of ops GPU delegates may reject (LayerNorm's MEAN over channels)."),
     coreml_io: str = typer.Option("image", "--coreml-io", help="Core ML I/O: image (CVPixelBuffer in and out) or tensor (float32 NCHW [0, 1]; file tagged _tensor)."),
     report: bool = typer.Option(True, "--report/--no-report", help="End by writing report.html + report.json for the whole output folder."),
+    bundle: Optional[Path] = typer.Option(None, "--bundle", help="End by writing an app bundle (the shipped picks, bundle.json, golden set) to this folder."),
 ) -> None:
     """The main job: official weights, deploy form, then one artifact per model, target and
     precision, each validated, then a summary table and the conversion report (report.html).
@@ -303,7 +304,7 @@ def convert(
                 weights=weights, data=data or None, photos=photos, validate=not no_validate, threads=threads,
                 calibration=calibration, calibration_count=calibration_count, seed=seed,
                 finetune_steps=finetune_steps, max_float_layers=max_float_layers, dynamic_size=dynamic_size,
-                gpu_friendly=gpu_friendly, coreml_io=coreml_io, report=report,
+                gpu_friendly=gpu_friendly, coreml_io=coreml_io, report=report, bundle=bundle,
                 on_plan=on_plan, on_step=step, on_converted=converted, on_report_step=steps)
         except BaseException:
             steps.close(written=False)
@@ -361,6 +362,55 @@ def report(
         steps.close(written=False)
         raise
     steps.close(written=True)
+
+
+@app.command("bundle")
+def bundle_cmd(
+    folder: Path = typer.Argument(..., help="Artifact folder (with index.json) written by pocketsr convert."),
+    output: Path = typer.Option(..., "--output", "-o", help="Bundle folder to write (an existing bundle there is replaced)."),
+    pick: Optional[List[str]] = typer.Option(None, "--pick", help="ship (default: per model and target the fastest and the smallest passing artifact), all, or artifact file names (repeatable)."),
+    golden: int = typer.Option(4, "--golden", min=1, help="Golden crops per model and input size."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the golden crops after each photo's most detailed one."),
+    photos: Optional[Path] = typer.Option(None, "--photos", help="Folder of real photos for the golden crops (default: the built-in parity photos)."),
+    threads: int = typer.Option(2, "--threads", min=1),
+) -> None:
+    """Write an app bundle: the chosen artifacts with their manifests, bundle.json (everything an
+    app needs to feed and judge each artifact) and a golden parity set (validate/PARITY.md)."""
+    from .api import write_bundle
+
+    status = err.status("bundling")
+    with status:
+        path = write_bundle(folder, output, pick=pick or "ship", golden=golden, seed=seed, photos=photos,
+                            threads=threads, on_step=lambda msg: status.update(f"bundle: {msg}"))
+    data = json.loads(path.read_text())
+    for a in data["artifacts"]:
+        d = a["desktop_golden_parity"]
+        worst = min((f["psnr_db"] for f in d["figures"] if f["psnr_db"] is not None), default=None)
+        out.print(f"{a['file']} ({', '.join(a['picked_as'])}): golden parity here "
+                  f"{'identical' if worst is None else f'{worst:.2f} dB'} (gate {a['gate']['min_parity_psnr_db']:.0f} dB)",
+                  markup=False, highlight=False, soft_wrap=True)
+    sets = data["golden_sets"]
+    out.print(f"wrote {path} ({len(data['artifacts'])} artifact(s), {sum(len(g['images']) for g in sets.values())} "
+              f"golden image(s) in {len(sets)} set(s))", markup=False, highlight=False, soft_wrap=True)
+
+
+@app.command("device-report")
+def device_report_cmd(
+    files: List[Path] = typer.Argument(..., help="Device report JSON file(s) exported by the sample apps."),
+    into: Path = typer.Option(..., "--into", help="Artifact folder the reports belong to (runs are matched by sha256)."),
+) -> None:
+    """Add device reports (validated against validate/schemas/device_report.schema.json) to an
+    artifact folder; report.html and report.json gain them in their On device section."""
+    from .api import ingest_device_reports
+
+    stored = ingest_device_reports(files, into)
+    for path in stored:
+        data = json.loads(path.read_text())
+        d = data["device"]
+        passed = sum(r["passed"] for r in data["runs"])
+        note = " (FIXTURE: not a measurement)" if data.get("fixture") else ""
+        out.print(f"stored {path}: {d['maker']} {d['model']}, {len(data['runs'])} run(s), {passed} passed{note}",
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()

@@ -87,16 +87,53 @@ def parity(out: np.ndarray, ref: np.ndarray) -> Dict[str, float]:
     }
 
 
-def detail_window(img: np.ndarray, size: int) -> Tuple[int, int]:
-    """Top-left ``(y, x)`` of the ``size``-square window of an ``(H, W, 3)`` image with the most
-    gradient energy (sum of absolute vertical and horizontal differences of the channel mean:
-    where quantization error is easiest to see); ``(0, 0)`` when the image is smaller."""
+def detail_window(img: np.ndarray, size) -> Tuple[int, int]:
+    """Top-left ``(y, x)`` of the window of ``size`` (``int`` for a square, or ``(h, w)``) of an
+    ``(H, W, 3)`` image with the most gradient energy (sum of absolute vertical and horizontal
+    differences of the channel mean: where quantization error is easiest to see); ``(0, 0)``
+    when the image is smaller than the window."""
+    sh, sw = (size, size) if isinstance(size, int) else size
     g = img.astype(np.float32).mean(axis=2)
     e = np.abs(np.diff(g, axis=0))[:, :-1] + np.abs(np.diff(g, axis=1))[:-1, :]
     h, w = e.shape
-    if h < size or w < size:
+    if h < sh or w < sw:
         return 0, 0
     c = np.pad(e, ((1, 0), (1, 0))).cumsum(0).cumsum(1)
-    sums = c[size:, size:] - c[:-size, size:] - c[size:, :-size] + c[:-size, :-size]
+    sums = c[sh:, sw:] - c[:-sh, sw:] - c[sh:, :-sw] + c[:-sh, :-sw]
     y, x = np.unravel_index(int(np.argmax(sums)), sums.shape)
     return int(y), int(x)
+
+
+def golden_parity(out: np.ndarray, golden: np.ndarray, eight_bit: bool = False) -> Dict[str, object]:
+    """The on-device parity measure of ``validate/PARITY.md`` (version 1): an artifact's output
+    window against the golden PyTorch output.
+
+    Args:
+        out: ``(h, w, 3)`` (any shape equal to ``golden``'s) output values in [0, 1], any float
+            dtype (NaN allowed); for an 8-bit output, its levels divided by 255 in float64
+            (``byte / 255`` or ``(q - zero_point) / 255``).
+        golden: the golden float16/float32 values in [0, 1].
+        eight_bit: the artifact's output holds 8-bit levels only (``output.values == "8bit"``):
+            the reference is then the golden rounded to 8 bits.
+
+    Returns:
+        ``{"psnr_db": float or None (None: identical or NaN), "identical": bool, "nan": bool,
+        "max_abs": float or None, "changed_8bit": float (fraction in [0, 1])}``.
+
+    Raises:
+        ValueError: shapes differ.
+    """
+    if out.shape != golden.shape:
+        raise ValueError(f"output window {out.shape} != golden {golden.shape}")
+    o = out.astype(np.float64)
+    ref = golden.astype(np.float64)
+    if eight_bit:
+        ref = np.round(np.clip(ref, 0.0, 1.0) * 255.0) / 255.0
+    nan = np.isnan(o)
+    changed = float(np.mean((to_uint8(np.where(nan, 0.0, o)) != to_uint8(ref)) | nan))
+    if nan.any():
+        return {"psnr_db": None, "identical": False, "nan": True, "max_abs": None, "changed_8bit": changed}
+    d = o - ref
+    mse = float(np.mean(d * d))
+    return {"psnr_db": None if mse == 0.0 else 10.0 * math.log10(1.0 / mse), "identical": mse == 0.0,
+            "nan": False, "max_abs": float(np.abs(d).max()), "changed_8bit": changed}

@@ -1,8 +1,9 @@
-"""Write the shared test vectors validate/vectors/{tiling,pixels}.json from the Python reference.
+"""Write the shared test vectors validate/vectors/{tiling,pixels,parity}.json (and the .npy golden
+samples parity.json describes) from the Python reference.
 
 The files are committed; tests/test_tiling.py checks that the reference still reproduces them
 exactly, and the Android/iOS code must pass the same files. Rerun only when the specification
-(validate/TILING.md) changes on purpose:  .venv/bin/python tools/make_vectors.py
+(validate/TILING.md, validate/PARITY.md) changes on purpose:  .venv/bin/python tools/make_vectors.py
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from pocketsr.runtime.metrics import golden_parity  # noqa: E402
 from pocketsr.runtime.colors import float_to_uint8, i420_to_rgb, nv21_to_rgb, uint8_to_float  # noqa: E402
 from pocketsr.runtime.tiling import plan_tiles, tiling_plan_record  # noqa: E402
 
@@ -110,9 +112,74 @@ def pixel_vectors():
                               "cases": yuv}}
 
 
+def _case(name, out, golden, eight_bit, dequantize=None):
+    fig = golden_parity(out, golden, eight_bit)
+    case = {"name": name, "shape": list(golden.shape), "eight_bit": eight_bit,
+            "golden": [float(v) for v in golden.astype(np.float64).ravel()]}
+    if dequantize is not None:
+        q, scale, zero = dequantize
+        case["out_quantized"] = {"q": q.ravel().tolist(), "scale": scale, "zero_point": zero}
+    elif eight_bit:
+        case["out_levels"] = np.round(out.astype(np.float64) * 255).astype(int).ravel().tolist()
+    else:
+        case["out"] = [None if np.isnan(v) else float(v) for v in out.astype(np.float64).ravel()]
+    return {**case, "expected": fig}
+
+
+def parity_vectors():
+    """Cases for validate/PARITY.md; the .npy samples are written by :func:`main`."""
+    rng = np.random.default_rng(1402)
+    golden = rng.random((4, 5, 3), dtype=np.float32)
+    noisy = (golden + rng.normal(0, 0.002, golden.shape)).astype(np.float32)
+    coarse = (golden + rng.normal(0, 0.05, golden.shape)).astype(np.float32)
+    edge_golden = np.array([[[0.5, 0.0, 1.0], [-0.01, 1.02, 0.25]]], dtype=np.float32)  # a tie, clamps
+    levels = np.round(np.clip(edge_golden.astype(np.float64), 0, 1) * 255) / 255
+    q = rng.integers(-128, 128, (3, 4, 3)).astype(np.int8)
+    scale, zero = float(np.float32(1 / 255)), -128
+    deq = (q.astype(np.float64) - zero) / 255  # scale is 1/255: compared as levels
+    q_golden = (deq + rng.normal(0, 0.001, deq.shape)).astype(np.float32)
+    nan_out = noisy.copy()
+    nan_out[1, 2, 0] = np.nan
+    cases = [
+        _case("float output, fp16-like error", noisy, golden, False),
+        _case("float output, int8-like error", coarse, golden, False),
+        _case("identical float output", golden.copy(), golden, False),
+        _case("8-bit output (Core ML image), tie at 0.5 and values outside [0, 1] in the golden",
+              levels, edge_golden, True),
+        _case("8-bit levels one off at two values", levels + np.array([[[1, 0, 0], [0, 0, -1]]]) / 255, edge_golden, True),
+        _case("int8-full output: (q - zero_point) / 255, 8-bit reference", deq, q_golden, True, (q, scale, zero)),
+        _case("NaN in the output", nan_out, golden, False),
+    ]
+    verdicts = [
+        {"psnr_db": [62.1, 71.0, None], "gate_db": 60.0, "passed": True},
+        {"psnr_db": [62.1, 59.99, 80.0], "gate_db": 60.0, "passed": False},
+        {"psnr_db": [None, None], "nan": [False, True], "gate_db": 35.0, "passed": False},
+        {"psnr_db": [None], "gate_db": 100.0, "passed": True},
+    ]
+    npy = {
+        "golden_f32.npy": rng.random((2, 3, 3), dtype=np.float32),
+        "golden_f16.npy": np.array([[[0.0, 1.0, 0.5], [6.0e-8, 6.1e-5, 0.33325]]], dtype=np.float16),
+    }
+    files = [{"file": name, "dtype": a.dtype.str, "shape": list(a.shape), "layout": "HWC",
+              "values": [float(v) for v in a.astype(np.float64).ravel()]} for name, a in npy.items()]
+    return {"spec": "validate/PARITY.md", "version": 1,
+            "fields": {"golden": "row-major HWC values of the golden (float32 values as float64 decimals)",
+                       "out": "a float output window as values (null: NaN)",
+                       "out_levels": "an 8-bit output (Core ML image) as bytes: out = byte / 255 in float64",
+                       "out_quantized": "an int8 output with scale 1/255 (int8-full): out = (q - zero_point) / 255 in float64",
+                       "expected": "the figures of PARITY.md section 3; psnr_db null when identical or NaN",
+                       "tolerance": "psnr_db and max_abs to 1e-9 relative; changed_8bit exact"},
+            "cases": cases, "verdicts": verdicts, "npy": files}, npy
+
+
 def main() -> None:
     VECTORS.mkdir(exist_ok=True)
-    for name, data in (("tiling.json", tiling_vectors()), ("pixels.json", pixel_vectors())):
+    parity, npy = parity_vectors()
+    for name, array in npy.items():
+        np.save(VECTORS / name, array)  # NumPy format 1.0, little-endian
+        print("wrote", VECTORS / name)
+    for name, data in (("tiling.json", tiling_vectors()), ("pixels.json", pixel_vectors()),
+                       ("parity.json", parity)):
         (VECTORS / name).write_text(json.dumps(data, indent=1) + "\n")
         print("wrote", VECTORS / name)
 

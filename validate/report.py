@@ -30,13 +30,11 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pocketsr.convert.manifest import (INDEX_NAME, atomic_path, read_manifest, tool_versions, utc_now, write_json)
+from pocketsr.convert.manifest import (INDEX_NAME, REPORT_HTML, REPORT_JSON, atomic_path, read_manifest, tool_versions, utc_now, write_json)
 from pocketsr.errors import InputError
 
 from pocketsr.datasets.sets import BUILTIN_BENCHMARK, ROLES
 
-REPORT_HTML = "report.html"
-REPORT_JSON = "report.json"
 REPORT_SCHEMA = 1
 #: |artifact - torch| that maps to the top of the heat-map colour scale, in 8-bit levels
 HEAT_FULL_SCALE = 4.0
@@ -91,7 +89,7 @@ def gpu_verdict(manifest: Dict) -> Optional[str]:
 def matrix_row(manifest: Dict, latency: Optional[Dict]) -> Dict:
     """One row of the report matrix from an artifact manifest (validated or not).
 
-    Returns a flat dict: ``file, model, title, target, precision, size_bytes, input_hw,
+    Returns a flat dict: ``file, sha256, model, title, target, precision, size_bytes, input_hw,
     parity_psnr_db, parity_max_abs, changed_8bit_pct, benchmarks{dataset: {psnr_y, ssim_y,
     torch_psnr_y, torch_ssim_y, delta_db}}, passed (None: not validated or no gate),
     report_only, failures, gpu_delegate, fp16_peak{max_abs, ratio_to_fp16_max, passed},
@@ -110,7 +108,8 @@ def matrix_row(manifest: Dict, latency: Optional[Dict]) -> Dict:
     shape = manifest["input"]["shape"]
     hw = [shape[1], shape[2]] if manifest["input"].get("layout") == "NHWC" else [shape[2], shape[3]]
     return {
-        "file": manifest["file"], "model": manifest["model"], "title": manifest.get("title", manifest["model"]),
+        "file": manifest["file"], "sha256": manifest.get("sha256"), "model": manifest["model"],
+        "title": manifest.get("title", manifest["model"]),
         "target": manifest["target"], "precision": manifest["precision"], "size_bytes": manifest["size_bytes"],
         "input_hw": hw if min(hw) > 0 else None,
         "parity_psnr_db": _finite(parity.get("psnr_db")), "parity_max_abs": parity.get("max_abs"),
@@ -339,7 +338,15 @@ def image_comparisons(groups: Dict[str, List[Tuple[Path, Dict]]], validator, ima
 
 
 # -- collection -------------------------------------------------------------------------------
-def _artifacts(folder: Path) -> List[Tuple[Path, Dict]]:
+def read_artifact_folder(folder: Path) -> List[Tuple[Path, Dict]]:
+    """``[(artifact path, manifest)]`` in ``index.json`` order, each manifest checked against its
+    artifact (:func:`pocketsr.convert.manifest.read_manifest`).
+
+    Raises:
+        InputError: no ``index.json`` or an empty one. ArtifactError: a manifest missing,
+            unreadable or not matching its artifact's sha256.
+    """
+    folder = Path(folder)
     index = folder / INDEX_NAME
     if not index.is_file():
         raise InputError(f"{folder} has no {INDEX_NAME}: not a pocketsr artifact folder (run pocketsr convert -o {folder})")
@@ -347,6 +354,36 @@ def _artifacts(folder: Path) -> List[Tuple[Path, Dict]]:
     if not entries:
         raise InputError(f"{index} lists no artifacts")
     return [(folder / e["file"], read_manifest(folder / e["file"])) for e in entries]
+
+
+def measure_latencies(items: Sequence[Tuple[Path, Dict]], threads: int = 2, runs: int = 5, warmup: int = 1,
+                      step: Optional[Callable[[str], None]] = None, torch: bool = True
+                      ) -> Tuple[Dict[str, Optional[Dict]], Dict[str, Dict]]:
+    """Latency of each TFLite artifact (and, with ``torch``, of each model's PyTorch eager
+    deploy model at the same input), each runtime in a fresh process
+    (:func:`pocketsr.validate.bench.run_isolated`, median of ``runs`` after ``warmup``).
+
+    Returns:
+        ``({file: {"median_ms", "min_ms", "max_ms", ..., "threads"} or None (Core ML: no
+        runtime here)}, {model: same for PyTorch})``.
+    """
+    from pocketsr.validate.bench import run_isolated
+
+    step = step or (lambda _msg: None)
+    latencies: Dict[str, Optional[Dict]] = {}
+    torch_latency: Dict[str, Dict] = {}
+    for path, m in items:
+        latencies[m["file"]] = None
+        if runs and m["target"] == "tflite":
+            step(f"timing {m['file']}")
+            r = run_isolated("artifact", str(path), threads, runs, warmup, budget_s=LATENCY_BUDGET_S)
+            latencies[m["file"]] = {**r, "threads": threads}
+            if torch and m["model"] not in torch_latency:
+                step(f"timing {m['model']} PyTorch eager")
+                torch_latency[m["model"]] = {**run_isolated("torch", m["model"], threads, runs, warmup,
+                                                            r["input"], budget_s=LATENCY_BUDGET_S),
+                                             "threads": threads}
+    return latencies, torch_latency
 
 
 def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, latency_runs: int = 5,
@@ -370,29 +407,17 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
     Raises:
         InputError: not an artifact folder; ArtifactError: a manifest does not match its artifact.
     """
-    from pocketsr.validate.bench import machine, run_isolated
+    from pocketsr.validate.bench import machine
+    from pocketsr.validate.device_report import on_device_rows
     from pocketsr.validate.layers import artifact_layer_report
     from pocketsr.runtime.tiling import receptive_field_radius, seam_curve
     from pocketsr.validate.validator import DYNAMIC_PARITY_SIZE, Validator
 
     step = step or (lambda _msg: None)
     folder = Path(folder)
-    items = _artifacts(folder)
+    items = read_artifact_folder(folder)
     validator = validator or Validator((), photos, threads=threads)
-    latencies: Dict[str, Optional[Dict]] = {}
-    torch_latency: Dict[str, Dict] = {}
-    for path, m in items:
-        latencies[m["file"]] = None
-        if latency_runs and m["target"] == "tflite":
-            step(f"timing {m['file']}")
-            r = run_isolated("artifact", str(path), threads, latency_runs, latency_warmup,
-                             budget_s=LATENCY_BUDGET_S)
-            latencies[m["file"]] = {**r, "threads": threads}
-            if m["model"] not in torch_latency:
-                step(f"timing {m['model']} PyTorch eager")
-                torch_latency[m["model"]] = {**run_isolated("torch", m["model"], threads, latency_runs,
-                                                            latency_warmup, r["input"], budget_s=LATENCY_BUDGET_S),
-                                             "threads": threads}
+    latencies, torch_latency = measure_latencies(items, threads, latency_runs, latency_warmup, step)
     rows = sorted((matrix_row(m, latencies[m["file"]]) for _, m in items), key=_row_order)
 
     groups: Dict[str, List[Tuple[Path, Dict]]] = {}
@@ -450,6 +475,7 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
         "seam_curves": curves, "comparisons": comparisons, "divergence": divergence,
         "heat_full_scale_levels": HEAT_FULL_SCALE,
         "builtin_benchmark": BUILTIN_BENCHMARK, "data_roles": ROLES,
+        "on_device": on_device_rows(folder, {f: l for f, l in latencies.items() if l}),
     }
 
 
@@ -473,8 +499,10 @@ def render_html(data: Dict, plots: Dict[str, Optional[str]]) -> str:
     datasets = [n for n in first if n in names] + sorted(names - set(first))
     overlaps = sorted({r["overlap"] for c in data["seam_curves"] for r in c["rows"]})
     seam = [{**c, "by_overlap": {r["overlap"]: r for r in c["rows"]}} for c in data["seam_curves"]]
-    return env.get_template("report.html.j2").render(d=data, plots=plots, datasets=datasets,
-                                                     seam=seam, seam_overlaps=overlaps)
+    from pocketsr.validate.device_report import render_section
+    return env.get_template("report.html.j2").render(d=data, plots=plots, datasets=datasets, seam=seam,
+                                                     seam_overlaps=overlaps,
+                                                     on_device=render_section(data.get("on_device", [])))
 
 
 def write_report(folder: Path, **options) -> Tuple[Path, Path]:
