@@ -138,3 +138,50 @@ def test_report_bad_input(tmp_path, capfd):
     code, _, err = run_cli(capfd, "report", tmp_path)
     assert_one_line_error(code, err, "no index.json")
     assert not (tmp_path / "report.html").exists()
+
+
+def test_device_report_fixture_joins_the_report_and_renders(report_folder, tmp_path, capfd):
+    """pocketsr device-report with the committed FIXTURE (not a measurement): stored, matched by
+    sha256, report.json gains on_device rows beside the desktop latency, and report.html shows
+    them in headless Chromium while the rest of the page stays as it was."""
+    from playwright.sync_api import sync_playwright
+
+    from test_bundle import fixture_report
+
+    src, _, _, _ = report_folder
+    folder = tmp_path / "art"
+    shutil.copytree(src, folder)
+    html_before = (folder / "report.html").read_text()
+    assert 'id="no-device-reports"' in html_before
+    code, stdout, err = run_cli(capfd, "device-report", fixture_report(folder, tmp_path / "phone.json"), "--into", folder)
+    assert code == 0, err
+    data = json.loads((folder / "report.json").read_text())
+    rows = data["on_device"]
+    assert [r["file"] for r in rows] == ["lkdn-s_x4_180x320_fp16.tflite", "lkdn-s_x4_180x320_fp32.tflite"]
+    assert all(r["fixture"] for r in rows) and [r["passed"] for r in rows] == [True, False]
+    desktop = {r["file"]: r["latency"]["median_ms"] for r in data["artifacts"]}
+    assert rows[0]["desktop_latency_ms"] == desktop[rows[0]["file"]]
+    assert rows[1]["used"] == "cpu" and "GELU" in rows[1]["fallback"] and rows[0]["worst_psnr_db"] == 61.2
+    html = (folder / "report.html").read_text()
+    cut = html_before.index("<!-- pocketsr:on-device -->")
+    assert html[:cut] == html_before[:cut]  # the rest of the report is kept as it was
+    # the same file again replaces its stored copy instead of adding rows
+    code, _, err = run_cli(capfd, "device-report", tmp_path / "phone.json", "--into", folder)
+    assert code == 0, err
+    assert len(json.loads((folder / "report.json").read_text())["on_device"]) == 2
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_browser(), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            problems = []
+            page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+            page.goto((folder / "report.html").as_uri())
+            page.wait_for_load_state("load")
+            assert page.locator("#on-device-table tr.device-row").count() == 2
+            failing = page.locator("#on-device-table tr.device-row.fail")
+            assert failing.count() == 1 and "FAIL" in failing.inner_text() and "gpu → cpu" in failing.inner_text()
+            assert "FIXTURE" in page.locator("#on-device-table").inner_text()
+            assert page.locator("#matrix-table tr").count() == len(data["artifacts"]) + 2 + 1
+            assert problems == []
+        finally:
+            browser.close()

@@ -378,7 +378,8 @@ def write_bundle(folder: Path, output: Path, pick: Sequence[str] = ("ship",), go
         bundle = {"bundle": "pocketsr app bundle", "schema_version": BUNDLE_SCHEMA_VERSION, "created": utc_now(),
                   "pocketsr": __version__, "source": {"folder": str(folder.resolve()), "pick": list(pick)},
                   "specs": {"contract": "convert/CONTRACT.md", "tiling": "validate/TILING.md",
-                            "parity": "validate/PARITY.md", "device_report": "validate/schemas/device_report.schema.json"},
+                            "parity": "validate/PARITY.md", "device_report": "validate/schemas/device_report.schema.json",
+                            "bundle": "validate/schemas/bundle.schema.json"},
                   "artifacts": entries, "golden_sets": goldens}
         (tmp / BUNDLE_NAME).write_text(json.dumps(bundle, indent=2) + "\n")
         if output.exists():
