@@ -21,7 +21,7 @@ import tempfile
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from pocketsr.errors import ArtifactError, InputError
 
@@ -143,6 +143,14 @@ def write_json(path: Path, data: Dict) -> None:
     """Write ``data`` as indented JSON, atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2, sort_keys=False, allow_nan=True) + "\n")
+
+
+def input_hw(manifest: Dict) -> Optional[Tuple[int, int]]:
+    """The fixed LR input ``(H, W)`` in pixels of an artifact, from its manifest's input shape
+    (``NHWC``: ``shape[1:3]``, else ``shape[2:4]``); None for a dynamic-size artifact."""
+    shape = manifest["input"]["shape"]
+    hw = shape[1:3] if manifest["input"].get("layout", "NHWC") == "NHWC" else shape[2:4]
+    return None if min(hw) < 1 else (int(hw[0]), int(hw[1]))
 
 
 def manifest_path(artifact: Path) -> Path:

@@ -128,12 +128,11 @@ def golden_parity(out: np.ndarray, golden: np.ndarray, eight_bit: bool = False) 
     o = out.astype(np.float64)
     ref = golden.astype(np.float64)
     if eight_bit:
-        ref = np.round(np.clip(ref, 0.0, 1.0) * 255.0) / 255.0
+        ref = to_uint8(ref) / 255.0
     nan = np.isnan(o)
     changed = float(np.mean((to_uint8(np.where(nan, 0.0, o)) != to_uint8(ref)) | nan))
     if nan.any():
         return {"psnr_db": None, "identical": False, "nan": True, "max_abs": None, "changed_8bit": changed}
-    d = o - ref
-    mse = float(np.mean(d * d))
-    return {"psnr_db": None if mse == 0.0 else 10.0 * math.log10(1.0 / mse), "identical": mse == 0.0,
-            "nan": False, "max_abs": float(np.abs(d).max()), "changed_8bit": changed}
+    db = psnr(o, ref, 1.0)
+    return {"psnr_db": None if math.isinf(db) else db, "identical": math.isinf(db), "nan": False,
+            "max_abs": float(np.abs(o - ref).max()), "changed_8bit": changed}

@@ -379,15 +379,15 @@ class _Pipeline:
 
     def __init__(self, source, first, first_rgb: np.ndarray, backlog: list, plan: _Plan, out: _Output,
                  runners: list, overlap: int, tile, side_by_side: bool, max_frames: Optional[int],
-                 camera: bool, notes: List[str], sr_label: Optional[str] = None,
-                 stop: Optional[threading.Event] = None, interrupted: Optional[threading.Event] = None):
+                 camera: bool, notes: List[str], sr_label: Optional[str], stop: threading.Event,
+                 interrupted: threading.Event):
         self.source, self.first, self.first_rgb = source, first, first_rgb
         self.plan, self.out, self.runners = plan, out, runners
         self.overlap, self.tile, self.side_by_side = overlap, tile, side_by_side
         self.max_frames, self.notes = max_frames, notes
         self.workers = len(runners)
-        self.stop = stop if stop is not None else threading.Event()
-        self.interrupted = interrupted if interrupted is not None else threading.Event()
+        self.stop = stop  # set on any error or Ctrl-C: every thread ends
+        self.interrupted = interrupted  # set by Ctrl-C (see upscale_video)
         self.error: Optional[BaseException] = None
         self.pool: "queue.Queue" = queue.Queue()
         for _ in range(2 * self.workers + 2):

@@ -26,7 +26,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from pocketsr.convert.gates import GATES, REPORT_ONLY
-from pocketsr.convert.manifest import artifact_sha256, utc_now
+from pocketsr.convert.manifest import artifact_sha256, input_hw, utc_now
 from pocketsr.errors import ArtifactError, InputError
 
 BUNDLE_SCHEMA_VERSION = 1
@@ -156,14 +156,11 @@ def device_gate(m: Dict) -> Dict:
 
 
 def _input_size(m: Dict) -> Tuple[int, int]:
+    """The golden crop size: the artifact's input size, or the validator's parity size for a
+    dynamic-size artifact."""
     from pocketsr.validate.validator import DYNAMIC_PARITY_SIZE
 
-    shape = m["input"]["shape"]
-    if any(d is None or d < 0 for d in shape):
-        return DYNAMIC_PARITY_SIZE
-    layout = m["input"].get("layout", "NHWC")
-    return (shape[1], shape[2]) if layout == "NHWC" else (shape[2], shape[3]) if layout == "NCHW" else \
-        (shape[-2], shape[-1])
+    return input_hw(m) or DYNAMIC_PARITY_SIZE
 
 
 def _golden_key(m: Dict, size: Tuple[int, int]) -> str:
@@ -247,7 +244,7 @@ def desktop_golden_parity(runner, m: Dict, golden_set: Dict, root: Path) -> List
     """This machine's run of the artifact on the golden set, measured by ``validate/PARITY.md``
     (Core ML's 8-bit image write emulated by round half to even)."""
     from pocketsr.runtime.images import load_image, to_tensor_array
-    from pocketsr.runtime.metrics import golden_parity
+    from pocketsr.runtime.metrics import golden_parity, to_uint8
 
     eight_bit = _eight_bit_output(m)
     figures = []
@@ -257,7 +254,7 @@ def desktop_golden_parity(runner, m: Dict, golden_set: Dict, root: Path) -> List
         y, x, h, w = g["window"]
         out = out[y:y + h, x:x + w]
         if eight_bit:
-            out = np.round(np.clip(out, 0.0, 1.0) * 255.0) / 255.0
+            out = to_uint8(out) / 255.0
         golden = np.load(root / g["golden"]["file"])
         figures.append({"name": g["name"], **golden_parity(out, golden, eight_bit)})
     return figures

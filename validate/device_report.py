@@ -65,13 +65,9 @@ def _artifacts_by_sha(folder: Path) -> Dict[str, Dict]:
     index = folder / INDEX_NAME
     if not index.is_file():
         raise InputError(f"{folder} has no {INDEX_NAME}: not a pocketsr artifact folder")
-    out = {}
-    for e in json.loads(index.read_text()).get("artifacts", []):
-        manifest = folder / e["manifest"] if "manifest" in e else folder / (e["file"] + ".json")
-        m = json.loads(manifest.read_text()) if manifest.is_file() else {}
-        out[e["sha256"]] = {"file": e["file"], "model": e.get("model"), "target": e.get("target"),
-                            "precision": e.get("precision"), "manifest": m}
-    return out
+    return {e["sha256"]: {"file": e["file"], "model": e.get("model"), "target": e.get("target"),
+                          "precision": e.get("precision")}
+            for e in json.loads(index.read_text()).get("artifacts", [])}
 
 
 def _store_name(data: Dict, raw: bytes) -> str:

@@ -30,7 +30,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pocketsr.convert.manifest import (INDEX_NAME, REPORT_HTML, REPORT_JSON, atomic_path, read_manifest, tool_versions, utc_now, write_json)
+from pocketsr.convert.manifest import (INDEX_NAME, REPORT_HTML, REPORT_JSON, atomic_path, input_hw, read_manifest, tool_versions, utc_now, write_json)
 from pocketsr.errors import InputError
 
 from pocketsr.datasets.sets import BUILTIN_BENCHMARK, ROLES
@@ -105,13 +105,12 @@ def matrix_row(manifest: Dict, latency: Optional[Dict]) -> Dict:
                                  "torch_ssim_y": b.get("torch_canvas_ssim_y"),
                                  "delta_db": b.get("conversion_delta_db")}
     head = v.get("fp16_headroom") or {}
-    shape = manifest["input"]["shape"]
-    hw = [shape[1], shape[2]] if manifest["input"].get("layout") == "NHWC" else [shape[2], shape[3]]
+    hw = input_hw(manifest)
     return {
         "file": manifest["file"], "sha256": manifest.get("sha256"), "model": manifest["model"],
         "title": manifest.get("title", manifest["model"]),
         "target": manifest["target"], "precision": manifest["precision"], "size_bytes": manifest["size_bytes"],
-        "input_hw": hw if min(hw) > 0 else None,
+        "input_hw": list(hw) if hw else None,
         "parity_psnr_db": _finite(parity.get("psnr_db")), "parity_max_abs": parity.get("max_abs"),
         "changed_8bit_pct": None if parity.get("changed_8bit") is None else 100.0 * parity["changed_8bit"],
         "benchmarks": benches,
@@ -287,15 +286,10 @@ def image_comparisons(groups: Dict[str, List[Tuple[Path, Dict]]], validator, ima
     from pocketsr.runtime.runners import open_artifact
     from pocketsr.validate.validator import DYNAMIC_PARITY_SIZE
 
-    def input_size(m: Dict) -> Optional[Tuple[int, int]]:
-        shape = m["input"]["shape"]
-        hw = shape[1:3] if m["input"].get("layout", "NHWC") == "NHWC" else shape[2:4]
-        return None if min(hw) < 1 else (int(hw[0]), int(hw[1]))
-
     photos = real_photos(validator.photos_dir)[:images]
     out = []
     for model, items in groups.items():
-        size = next((input_size(m) for _, m in items if input_size(m)), DYNAMIC_PARITY_SIZE)
+        size = next((input_hw(m) for _, m in items if input_hw(m)), DYNAMIC_PARITY_SIZE)
         first = items[0][1]
         ref = validator.reference(first)
         scale = first["scale"]
