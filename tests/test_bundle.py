@@ -222,3 +222,24 @@ def test_device_report_refuses_bad_files_and_keeps_what_is_stored(artifacts, tmp
     bad.write_text("{not json")
     code, _, err = run_cli(capfd, "device-report", bad, "--into", folder)
     assert_one_line_error(code, err, "not a JSON file")
+
+
+def test_bundle_and_device_report_refuse_bad_places(tmp_path, capfd):
+    """Folders and files that are not what the commands need: one line, exit 2, nothing written."""
+    folder = tmp_path / "art"
+    folder.mkdir()
+    code, _, err = run_cli(capfd, "bundle", tmp_path / "missing", "-o", tmp_path / "b")
+    assert_one_line_error(code, err, "artifact folder not found")
+    code, _, err = run_cli(capfd, "bundle", folder, "-o", folder)
+    assert_one_line_error(code, err, "must not be the artifact folder")
+    code, _, err = run_cli(capfd, "bundle", folder, "-o", tmp_path / "b")
+    assert_one_line_error(code, err, "has no index.json")
+    report = tmp_path / "phone.json"
+    report.write_text(FIXTURE.read_text())
+    code, _, err = run_cli(capfd, "device-report", report, "--into", folder)
+    assert_one_line_error(code, err, "not a pocketsr artifact folder")
+    (folder / "index.json").write_text('{"artifacts": []}')
+    code, _, err = run_cli(capfd, "device-report", tmp_path / "nope.json", "--into", folder)
+    assert_one_line_error(code, err, "device report not found")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["art", "phone.json"]
+    assert [p.name for p in folder.iterdir()] == ["index.json"]

@@ -242,7 +242,18 @@ def _write_golden_set(root: Path, key: str, reference, scale: int, size: Tuple[i
 
 def desktop_golden_parity(runner, m: Dict, golden_set: Dict, root: Path) -> List[Dict]:
     """This machine's run of the artifact on the golden set, measured by ``validate/PARITY.md``
-    (Core ML's 8-bit image write emulated by round half to even)."""
+    (Core ML's 8-bit image write emulated by round half to even).
+
+    Args:
+        runner: the artifact's runner (:func:`pocketsr.runtime.runners.open_artifact`):
+            ``(1, 3, h, w)`` float32 in [0, 1] -> ``(1, 3, s*h, s*w)`` float32.
+        m: the artifact's manifest; golden_set: its bundle.json golden-set entry; root: the
+            folder the golden file paths are relative to.
+
+    Returns:
+        ``[{"name", "psnr_db", "identical", "nan", "max_abs", "changed_8bit"}]`` per golden
+        image (:func:`pocketsr.runtime.metrics.golden_parity`).
+    """
     from pocketsr.runtime.images import load_image, to_tensor_array
     from pocketsr.runtime.metrics import golden_parity, to_uint8
 
