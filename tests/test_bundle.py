@@ -243,3 +243,21 @@ def test_bundle_and_device_report_refuse_bad_places(tmp_path, capfd):
     assert_one_line_error(code, err, "device report not found")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["art", "phone.json"]
     assert [p.name for p in folder.iterdir()] == ["index.json"]
+
+
+def test_bundle_vectors_are_current_and_the_valid_bundle_meets_the_schema():
+    """validate/vectors/bundles.json: the apps read ``valid`` and refuse each ``invalid`` bundle;
+    the valid one is what the schema accepts, and the vectors are what tools/make_vectors.py writes."""
+    import jsonschema
+
+    committed = json.loads((VECTORS / "bundles.json").read_text())
+    assert json.loads(json.dumps(_make_vectors().bundle_vectors())) == committed, "rerun tools/make_vectors.py"
+    validator = jsonschema.Draft202012Validator(json.loads((SCHEMAS / "bundle.schema.json").read_text()))
+    for case in committed["valid"]:
+        validator.validate(case["bundle"])
+    names = {c["name"] for c in committed["invalid"]}
+    assert {"schema version 2", "missing sha256", "output not x4"} <= names
+    # the schema alone already refuses these; the others are the apps' own checks
+    for case in committed["invalid"]:
+        if case["name"] in ("schema version 2", "not a bundle", "no artifacts", "missing sha256"):
+            assert not validator.is_valid(case["bundle"]), case["name"]

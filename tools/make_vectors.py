@@ -1,4 +1,4 @@
-"""Write the shared test vectors validate/vectors/{tiling,pixels,parity}.json (and the .npy golden
+"""Write the shared test vectors validate/vectors/{tiling,pixels,parity,bundles}.json (and the .npy golden
 samples parity.json describes) from the Python reference.
 
 The files are committed; tests/test_tiling.py checks that the reference still reproduces them
@@ -172,6 +172,87 @@ def parity_vectors():
             "cases": cases, "verdicts": verdicts, "npy": files}, npy
 
 
+def _bundle_artifact(file, precision, dtype, zero_point, values, target="tflite"):
+    io_scale = 1 / 255 if dtype == "int8" else None
+    nhwc = target == "tflite"
+    shape_in, shape_out = ([1, 48, 64, 3], [1, 192, 256, 3]) if nhwc else ([1, 3, 48, 64], [1, 3, 192, 256])
+    return {"file": file, "manifest": file + ".json", "sha256": "ab" * 32, "model": "lkdn-s", "title": "LKDN-S",
+            "scale": 4, "target": target, "precision": precision, "picked_as": ["fastest"],
+            "input": {"name": "lr", "shape": shape_in, "layout": "NHWC" if nhwc else "image", "dtype": dtype,
+                      "scale": io_scale, "zero_point": zero_point},
+            "output": {"name": "sr", "shape": shape_out, "layout": "NHWC" if nhwc else "image", "dtype": dtype,
+                       "scale": io_scale, "zero_point": zero_point, "values": values},
+            "io": "tensor" if nhwc else "image", "pixels": {"input": "see convert/CONTRACT.md", "output": "see convert/CONTRACT.md"},
+            "tiling": {"tile": [48, 64], "radius": 63, "default_overlap": 12, "exact": False, "spec": "validate/TILING.md"},
+            "gate": {"min_parity_psnr_db": 100.0, "min_parity_psnr_db_fp16": 60.0, "report_only": False},
+            "golden_set": "lkdn-s_48x64", "desktop_golden_parity": {"figures": [], "passed": True}}
+
+
+def bundle_vectors():
+    """bundle.json cases every app must read (``valid``) or refuse with one line (``invalid``)."""
+    image = {"name": "astronaut-0", "photo": "astronaut", "crop": [363, 136, 48, 64],
+             "input": {"file": "goldens/lkdn-s_48x64/astronaut-0.png", "format": "png", "dtype": "uint8",
+                       "shape": [48, 64, 3], "layout": "HWC"},
+             "golden": {"file": "goldens/lkdn-s_48x64/astronaut-0.npy", "format": "npy", "dtype": "float32",
+                        "shape": [192, 256, 3], "layout": "HWC"},
+             "window": [0, 0, 192, 256]}
+    base = {"bundle": "pocketsr app bundle", "schema_version": 1, "created": "2026-12-04T07:12:43+00:00",
+            "pocketsr": "0.1.0",
+            "specs": {"contract": "convert/CONTRACT.md", "tiling": "validate/TILING.md", "parity": "validate/PARITY.md",
+                      "device_report": "validate/schemas/device_report.schema.json"},
+            "artifacts": [_bundle_artifact("lkdn-s_x4_48x64_fp32.tflite", "fp32", "float32", None, "float"),
+                          _bundle_artifact("lkdn-s_x4_48x64_int8-full.tflite", "int8-full", "int8", -128, "8bit"),
+                          _bundle_artifact("lkdn-s_x4_48x64_fp16.mlpackage", "fp16", "uint8", None, "8bit", "coreml")],
+            "golden_sets": {"lkdn-s_48x64": {"model": "lkdn-s", "input_size": [48, 64], "scale": 4, "seed": 0,
+                                             "images": [image]}}}
+
+    def variant(change):
+        b = json.loads(json.dumps(base))
+        change(b)
+        return b
+
+    def setp(*path_value):
+        *path, value = path_value
+
+        def change(b):
+            node = b
+            for k in path[:-1]:
+                node = node[k]
+            if value is _DELETE:
+                del node[path[-1]]
+            else:
+                node[path[-1]] = value
+        return change
+
+    invalid = [
+        ("schema version 2", "another schema version", "schema_version", setp("schema_version", 2, )),
+        ("not a bundle", "the bundle field names another file kind", "not a pocketsr app bundle",
+         setp("bundle", "something else")),
+        ("no artifacts", "artifacts empty", "no artifacts", setp("artifacts", [])),
+        ("missing sha256", "an artifact without sha256", "sha256", setp("artifacts", 0, "sha256", _DELETE)),
+        ("input not RGB", "a 4-channel input", "input", setp("artifacts", 0, "input", "shape", [1, 48, 64, 4])),
+        ("output not x4", "output shape not scale x input", "output",
+         setp("artifacts", 0, "output", "shape", [1, 96, 128, 3])),
+        ("float64 I/O", "an I/O dtype the runtimes do not feed", "dtype",
+         setp("artifacts", 0, "input", "dtype", "float64")),
+        ("unknown golden set", "golden_set names no golden set", "golden set",
+         setp("artifacts", 0, "golden_set", "fmen-s_48x64")),
+        ("int8 zero point", "int8 I/O whose zero point is not -128", "zero point",
+         setp("artifacts", 1, "input", "zero_point", 0)),
+        ("overlap too large", "default overlap that does not fit the tile", "overlap",
+         setp("artifacts", 0, "tiling", "default_overlap", 24)),
+    ]
+    return {"spec": "validate/schemas/bundle.schema.json and convert/CONTRACT.md", "version": 1,
+            "rule": "valid: an app reads every artifact; invalid: an app refuses the bundle with one line "
+                    "containing error_contains (case-insensitive)",
+            "valid": [{"name": "three artifacts (fp32, int8-full, Core ML image)", "bundle": base}],
+            "invalid": [{"name": n, "why": why, "error_contains": err, "bundle": variant(c)}
+                        for n, why, err, c in invalid]}
+
+
+_DELETE = object()
+
+
 def main() -> None:
     VECTORS.mkdir(exist_ok=True)
     parity, npy = parity_vectors()
@@ -179,7 +260,7 @@ def main() -> None:
         np.save(VECTORS / name, array)  # NumPy format 1.0, little-endian
         print("wrote", VECTORS / name)
     for name, data in (("tiling.json", tiling_vectors()), ("pixels.json", pixel_vectors()),
-                       ("parity.json", parity)):
+                       ("parity.json", parity), ("bundles.json", bundle_vectors())):
         (VECTORS / name).write_text(json.dumps(data, indent=1) + "\n")
         print("wrote", VECTORS / name)
 

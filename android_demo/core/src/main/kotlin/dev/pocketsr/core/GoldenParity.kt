@@ -47,6 +47,42 @@ object GoldenParity {
         return ParityFigures(if (mse == 0.0) null else 10.0 * log10(1.0 / mse), mse == 0.0, false, maxAbs, frac)
     }
 
+    /**
+     * The window `[y, x, h, w]` of an NHWC float32 output `outW` pixels wide, as values in HWC
+     * order (PARITY.md section 1: a float output as is). Throws [IllegalArgumentException] when
+     * the window does not fit the output.
+     */
+    fun windowOfFloat(out: FloatArray, outW: Int, window: List<Int>): DoubleArray {
+        val (y0, x0, h, w) = checkWindow(out.size, outW, window)
+        val r = DoubleArray(h * w * 3)
+        var i = 0
+        for (y in y0 until y0 + h) {
+            var o = (y * outW + x0) * 3
+            for (k in 0 until w * 3) r[i++] = out[o++].toDouble()
+        }
+        return r
+    }
+
+    /** The same for an `int8-full` output: the level `(q - zeroPoint) / 255` (PARITY.md section 1). */
+    fun windowOfInt8(out: ByteArray, outW: Int, zeroPoint: Int, window: List<Int>): DoubleArray {
+        val (y0, x0, h, w) = checkWindow(out.size, outW, window)
+        val r = DoubleArray(h * w * 3)
+        var i = 0
+        for (y in y0 until y0 + h) {
+            var o = (y * outW + x0) * 3
+            for (k in 0 until w * 3) r[i++] = (out[o++] - zeroPoint) / 255.0
+        }
+        return r
+    }
+
+    private fun checkWindow(size: Int, outW: Int, window: List<Int>): List<Int> {
+        require(window.size == 4 && outW > 0 && size % (outW * 3) == 0) { "bad window $window for an output $outW wide" }
+        val outH = size / (outW * 3)
+        val (y, x, h, w) = window
+        require(y >= 0 && x >= 0 && h > 0 && w > 0 && y + h <= outH && x + w <= outW) { "window $window does not fit the ${outH}x$outW output" }
+        return window
+    }
+
     /** Section 4: every image identical or at least [floorDb], none with NaN. */
     fun passes(figures: List<ParityFigures>, floorDb: Double): Boolean =
         figures.all { !it.nan && (it.identical || (it.psnrDb != null && it.psnrDb >= floorDb)) }
