@@ -19,7 +19,7 @@ data class TensorSpec(
     val dtype: String,
     val scale: Double?,
     val zeroPoint: Int?,
-    val values: String?,
+    val values: String?
 )
 
 /** Parity floors (validate/PARITY.md section 4), dB. */
@@ -32,7 +32,7 @@ data class GoldenImage(
     val goldenFile: String,
     val goldenDtype: String,
     val goldenShape: List<Int>,
-    val window: List<Int>,
+    val window: List<Int>
 )
 
 /** The golden set of one (model, weights, input size). */
@@ -57,7 +57,7 @@ data class BundleArtifact(
     val defaultOverlap: Int,
     val exactTiling: Boolean,
     val gate: Gate,
-    val goldenSet: String,
+    val goldenSet: String
 ) {
     private val nhwc = target == "tflite"
     val inputH: Int get() = if (nhwc) input.shape[1] else input.shape[input.shape.size - 2]
@@ -77,7 +77,7 @@ class Bundle(
     val created: String,
     val pocketsr: String,
     val artifacts: List<BundleArtifact>,
-    val goldenSets: Map<String, GoldenSet>,
+    val goldenSets: Map<String, GoldenSet>
 ) {
     /** The artifacts this app runs (LiteRT). */
     fun tflite(): List<BundleArtifact> = artifacts.filter { it.target == "tflite" }
@@ -106,7 +106,9 @@ class Bundle(
             if (str(o, "bundle", "bundle.json") != "pocketsr app bundle") throw BundleException("bundle.json: not a pocketsr app bundle")
             val version = int(o, "schema_version", "bundle.json")
             if (version != SCHEMA_VERSION) {
-                throw BundleException("bundle.json schema_version $version: this app reads version $SCHEMA_VERSION (update the app or re-bundle)")
+                throw BundleException(
+                    "bundle.json schema_version $version: this app reads version $SCHEMA_VERSION (update the app or re-bundle)"
+                )
             }
             val sets = obj(o, "golden_sets", "bundle.json").entrySet().associate { (k, v) -> k to goldenSet(k, asObj(v, "golden_sets.$k")) }
             val arts = arr(o, "artifacts", "bundle.json").mapIndexed { i, e -> artifact(asObj(e, "artifacts[$i]"), "artifacts[$i]", sets) }
@@ -141,9 +143,12 @@ class Bundle(
                 radius = tiling["radius"]?.takeUnless { it.isJsonNull }?.asInt,
                 defaultOverlap = int(tiling, "default_overlap", "$where.tiling"),
                 exactTiling = tiling["exact"]?.asBoolean ?: throw BundleException("$where.tiling: missing 'exact'"),
-                gate = Gate(num(gate, "min_parity_psnr_db", "$where.gate"), num(gate, "min_parity_psnr_db_fp16", "$where.gate"),
-                    gate["report_only"]?.asBoolean ?: false),
-                goldenSet = str(o, "golden_set", where),
+                gate = Gate(
+                    num(gate, "min_parity_psnr_db", "$where.gate"),
+                    num(gate, "min_parity_psnr_db_fp16", "$where.gate"),
+                    gate["report_only"]?.asBoolean ?: false
+                ),
+                goldenSet = str(o, "golden_set", where)
             )
             if (a.sha256.length != 64) throw BundleException("$where: sha256 is not 64 hex digits")
             if (a.goldenSet !in sets) throw BundleException("$where: golden set '${a.goldenSet}' is not in golden_sets")
@@ -166,7 +171,11 @@ class Bundle(
             if (i.dtype == "int8" && (i.zeroPoint != -128 || o.zeroPoint != -128)) {
                 throw BundleException("$where: int8 I/O needs zero point -128 (byte - 128), got ${i.zeroPoint} / ${o.zeroPoint}")
             }
-            if (a.tileH != i.shape[1] || a.tileW != i.shape[2]) throw BundleException("$where: tiling.tile ${a.tileH}x${a.tileW} is not the input size")
+            if (a.tileH != i.shape[1] ||
+                a.tileW != i.shape[2]
+            ) {
+                throw BundleException("$where: tiling.tile ${a.tileH}x${a.tileW} is not the input size")
+            }
             if (a.defaultOverlap < 0 || 2 * a.defaultOverlap >= minOf(a.tileH, a.tileW)) {
                 throw BundleException("$where: default overlap ${a.defaultOverlap} does not fit a ${a.tileH}x${a.tileW} tile")
             }
@@ -179,7 +188,7 @@ class Bundle(
             dtype = str(o, "dtype", at),
             scale = o["scale"]?.takeUnless { it.isJsonNull }?.asDouble,
             zeroPoint = o["zero_point"]?.takeUnless { it.isJsonNull }?.asInt,
-            values = o["values"]?.takeUnless { it.isJsonNull }?.asString,
+            values = o["values"]?.takeUnless { it.isJsonNull }?.asString
         )
 
         private fun goldenSet(key: String, o: JsonObject): GoldenSet {
@@ -194,8 +203,14 @@ class Bundle(
                 if (dtype != "float32" && dtype != "float16") throw BundleException("$where.golden: dtype $dtype is not float32/float16")
                 val window = arr(im, "window", where).map { it.asInt }
                 if (window.size != 4) throw BundleException("$where: window is not [y, x, h, w]")
-                GoldenImage(str(im, "name", where), str(obj(im, "input", where), "file", "$where.input"), str(golden, "file", "$where.golden"),
-                    dtype, arr(golden, "shape", "$where.golden").map { it.asInt }, window)
+                GoldenImage(
+                    str(im, "name", where),
+                    str(obj(im, "input", where), "file", "$where.input"),
+                    str(golden, "file", "$where.golden"),
+                    dtype,
+                    arr(golden, "shape", "$where.golden").map { it.asInt },
+                    window
+                )
             }
             if (images.isEmpty()) throw BundleException("$at has no images")
             return GoldenSet(key, str(o, "model", at), size[0], size[1], int(o, "scale", at), images)
@@ -204,7 +219,8 @@ class Bundle(
         private fun field(o: JsonObject, k: String, at: String): JsonElement =
             o[k]?.takeUnless { it.isJsonNull } ?: throw BundleException("$at: missing '$k'")
 
-        private fun asObj(e: JsonElement, at: String): JsonObject = if (e.isJsonObject) e.asJsonObject else throw BundleException("$at is not an object")
+        private fun asObj(e: JsonElement, at: String): JsonObject =
+            if (e.isJsonObject) e.asJsonObject else throw BundleException("$at is not an object")
         private fun obj(o: JsonObject, k: String, at: String) = asObj(field(o, k, at), "$at.$k")
         private fun arr(o: JsonObject, k: String, at: String) =
             field(o, k, at).let { if (it.isJsonArray) it.asJsonArray else throw BundleException("$at.$k is not a list") }

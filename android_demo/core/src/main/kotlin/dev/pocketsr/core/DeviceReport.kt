@@ -26,7 +26,7 @@ data class RunRecord(
     val gateDb: Double,
     val passed: Boolean,
     val fallback: String?,
-    val errors: List<String>,
+    val errors: List<String>
 )
 
 /** Writes validate/schemas/device_report.schema.json (version 1) for the Android app (runtime LiteRT). */
@@ -49,29 +49,38 @@ object DeviceReport {
         bundleCreated: String?,
         bundlePocketsr: String?,
         runs: List<RunRecord>,
-        createdUtc: String,
+        createdUtc: String
     ): String {
         require(runs.isNotEmpty()) { "a device report needs at least one run" }
         val root = JsonObject()
         root.addProperty("report", "pocketsr device report")
         root.addProperty("schema_version", 1)
         root.addProperty("created", createdUtc)
-        root.add("app", JsonObject().apply {
-            addProperty("platform", "android")
-            addProperty("name", appName)
-            addProperty("version", appVersion)
-        })
-        root.add("device", JsonObject().apply {
-            addProperty("maker", device.maker)
-            addProperty("model", device.model)
-            addProperty("os_version", device.osVersion)
-            addProperty("soc", device.soc)
-        })
+        root.add(
+            "app",
+            JsonObject().apply {
+                addProperty("platform", "android")
+                addProperty("name", appName)
+                addProperty("version", appVersion)
+            }
+        )
+        root.add(
+            "device",
+            JsonObject().apply {
+                addProperty("maker", device.maker)
+                addProperty("model", device.model)
+                addProperty("os_version", device.osVersion)
+                addProperty("soc", device.soc)
+            }
+        )
         if (bundleCreated != null || bundlePocketsr != null) {
-            root.add("bundle", JsonObject().apply {
-                bundleCreated?.let { addProperty("created", it) }
-                bundlePocketsr?.let { addProperty("pocketsr", it) }
-            })
+            root.add(
+                "bundle",
+                JsonObject().apply {
+                    bundleCreated?.let { addProperty("created", it) }
+                    bundlePocketsr?.let { addProperty("pocketsr", it) }
+                }
+            )
         }
         root.add("runs", JsonArray().apply { runs.forEach { add(run(it)) } })
         return GsonBuilder().serializeNulls().setPrettyPrinting().create().toJson(root)
@@ -82,45 +91,62 @@ object DeviceReport {
         require(Regex("[0-9a-f]{64}").matches(r.sha256)) { "sha256 of ${r.artifactFile} is not 64 hex digits" }
         require(r.goldens.isNotEmpty()) { "run of ${r.artifactFile} has no golden images" }
         return JsonObject().apply {
-            add("artifact", JsonObject().apply {
-                addProperty("file", r.artifactFile)
-                addProperty("sha256", r.sha256)
-            })
-            add("runtime", JsonObject().apply {
-                addProperty("name", "litert")
-                addProperty("version", r.runtimeVersion)
-                addProperty("requested", r.requested)
-                addProperty("used", r.used)
-                addProperty("gpu_precision", r.gpuPrecision)
-                addProperty("threads", r.threads)
-                addProperty("arithmetic", if (r.fp16Arithmetic) "fp16" else "fp32")
-            })
-            addProperty("first_load_ms", r.firstLoadMs)
-            add("latency_ms", JsonObject().apply {
-                addProperty("runs", r.latency.runs)
-                addProperty("warmup", r.latency.warmup)
-                addProperty("median", r.latency.median)
-                addProperty("min", r.latency.min)
-                addProperty("max", r.latency.max)
-                addProperty("p90", r.latency.p90)
-            })
-            addProperty("peak_memory_mb", r.peakMemoryMb)
-            add("thermal", JsonObject().apply {
-                addProperty("before", r.thermalBefore)
-                addProperty("after", r.thermalAfter)
-            })
-            add("goldens", JsonArray().apply {
-                for ((name, f) in r.goldens) {
-                    add(JsonObject().apply {
-                        addProperty("name", name)
-                        addProperty("psnr_db", f.psnrDb)
-                        addProperty("identical", f.identical)
-                        addProperty("nan", f.nan)
-                        addProperty("max_abs", f.maxAbs)
-                        addProperty("changed_8bit", f.changed8bit)
-                    })
+            add(
+                "artifact",
+                JsonObject().apply {
+                    addProperty("file", r.artifactFile)
+                    addProperty("sha256", r.sha256)
                 }
-            })
+            )
+            add(
+                "runtime",
+                JsonObject().apply {
+                    addProperty("name", "litert")
+                    addProperty("version", r.runtimeVersion)
+                    addProperty("requested", r.requested)
+                    addProperty("used", r.used)
+                    addProperty("gpu_precision", r.gpuPrecision)
+                    addProperty("threads", r.threads)
+                    addProperty("arithmetic", if (r.fp16Arithmetic) "fp16" else "fp32")
+                }
+            )
+            addProperty("first_load_ms", r.firstLoadMs)
+            add(
+                "latency_ms",
+                JsonObject().apply {
+                    addProperty("runs", r.latency.runs)
+                    addProperty("warmup", r.latency.warmup)
+                    addProperty("median", r.latency.median)
+                    addProperty("min", r.latency.min)
+                    addProperty("max", r.latency.max)
+                    addProperty("p90", r.latency.p90)
+                }
+            )
+            addProperty("peak_memory_mb", r.peakMemoryMb)
+            add(
+                "thermal",
+                JsonObject().apply {
+                    addProperty("before", r.thermalBefore)
+                    addProperty("after", r.thermalAfter)
+                }
+            )
+            add(
+                "goldens",
+                JsonArray().apply {
+                    for ((name, f) in r.goldens) {
+                        add(
+                            JsonObject().apply {
+                                addProperty("name", name)
+                                addProperty("psnr_db", f.psnrDb)
+                                addProperty("identical", f.identical)
+                                addProperty("nan", f.nan)
+                                addProperty("max_abs", f.maxAbs)
+                                addProperty("changed_8bit", f.changed8bit)
+                            }
+                        )
+                    }
+                }
+            )
             addProperty("gate_db", r.gateDb)
             addProperty("passed", r.passed)
             addProperty("fallback", r.fallback)

@@ -61,9 +61,16 @@ class FramePreprocessor(val inputH: Int, val inputW: Int) {
         }
     }
 
+    // true when every sample falls on a pixel centre (the crop is the input size): a plain copy
+    private var copy = false
+
     /** Bilinear sample of output pixel (y, x) as ARGB (alpha 255), each channel rounded half to even. */
     private fun sample(b: ByteBuffer, y: Int, x: Int): Int {
         val a = rowLo[y] + colLo[x]
+        if (copy) {
+            return (0xFF shl 24) or ((b.get(a).toInt() and 0xFF) shl 16) or ((b.get(a + 1).toInt() and 0xFF) shl 8) or
+                (b.get(a + 2).toInt() and 0xFF)
+        }
         val bb = rowLo[y] + colHi[x]
         val c = rowHi[y] + colLo[x]
         val d = rowHi[y] + colHi[x]
@@ -83,9 +90,15 @@ class FramePreprocessor(val inputH: Int, val inputW: Int) {
         require(width >= 1 && height >= 1) { "bad frame size ${width}x$height" }
         require(rowStride >= width * 4) { "row stride $rowStride < width $width x 4" }
         require(rotationDegrees in intArrayOf(0, 90, 180, 270)) { "rotation $rotationDegrees is not 0, 90, 180 or 270" }
-        require(rgba.capacity() >= (height - 1) * rowStride + width * 4) { "frame buffer has ${rgba.capacity()} bytes, too small for ${width}x$height" }
+        require(rgba.capacity() >= (height - 1) * rowStride + width * 4) {
+            "frame buffer has ${rgba.capacity()} bytes, too small for ${width}x$height"
+        }
         require(preview == null || preview.size >= inputH * inputW) { "preview has ${preview?.size} pixels, needs ${inputH * inputW}" }
-        if (key[0] == width.toLong() && key[1] == height.toLong() && key[2] == rowStride.toLong() && key[3] == rotationDegrees.toLong()) return
+        if (key[0] == width.toLong() && key[1] == height.toLong() && key[2] == rowStride.toLong() &&
+            key[3] == rotationDegrees.toLong()
+        ) {
+            return
+        }
         // Upright size, then the centre crop of the input's aspect ratio.
         val swap = rotationDegrees == 90 || rotationDegrees == 270
         val uw = if (swap) height else width
@@ -115,6 +128,7 @@ class FramePreprocessor(val inputH: Int, val inputW: Int) {
         }
         table(inputW, (uw - cropW) / 2, cropW / inputW, uw, ux, colLo, colHi, colW)
         table(inputH, (uh - cropH) / 2, cropH / inputH, uh, uy, rowLo, rowHi, rowW)
+        copy = colW.all { it == 0f } && rowW.all { it == 0f }
         key = longArrayOf(width.toLong(), height.toLong(), rowStride.toLong(), rotationDegrees.toLong())
     }
 

@@ -9,7 +9,7 @@ data class ParityFigures(
     val identical: Boolean,
     val nan: Boolean,
     val maxAbs: Double?,
-    val changed8bit: Double,
+    val changed8bit: Double
 )
 
 /** The on-device parity measure, `validate/PARITY.md` version 1. */
@@ -79,7 +79,9 @@ object GoldenParity {
         require(window.size == 4 && outW > 0 && size % (outW * 3) == 0) { "bad window $window for an output $outW wide" }
         val outH = size / (outW * 3)
         val (y, x, h, w) = window
-        require(y >= 0 && x >= 0 && h > 0 && w > 0 && y + h <= outH && x + w <= outW) { "window $window does not fit the ${outH}x$outW output" }
+        require(y >= 0 && x >= 0 && h > 0 && w > 0 && y + h <= outH && x + w <= outW) {
+            "window $window does not fit the ${outH}x$outW output"
+        }
         return window
     }
 

@@ -12,8 +12,14 @@ class NpyArray(val shape: IntArray, val values: DoubleArray)
  * with an [IllegalArgumentException] saying why.
  */
 object Npy {
-    private val MAGIC = byteArrayOf(0x93.toByte(), 'N'.code.toByte(), 'U'.code.toByte(), 'M'.code.toByte(),
-        'P'.code.toByte(), 'Y'.code.toByte())
+    private val MAGIC = byteArrayOf(
+        0x93.toByte(),
+        'N'.code.toByte(),
+        'U'.code.toByte(),
+        'M'.code.toByte(),
+        'P'.code.toByte(),
+        'Y'.code.toByte()
+    )
 
     fun read(bytes: ByteArray): NpyArray {
         require(bytes.size >= 10 && bytes.copyOfRange(0, 6).contentEquals(MAGIC)) { "not a .npy file" }
@@ -39,10 +45,12 @@ object Npy {
                 require(bytes.size >= data + 4 * count) { "truncated .npy data" }
                 for (i in 0 until count) values[i] = buf.getFloat(data + 4 * i).toDouble()
             }
+
             "<f2" -> {
                 require(bytes.size >= data + 2 * count) { "truncated .npy data" }
                 for (i in 0 until count) values[i] = halfToDouble(buf.getShort(data + 2 * i).toInt() and 0xffff)
             }
+
             else -> throw IllegalArgumentException("unsupported .npy dtype $descr (expected <f4 or <f2)")
         }
         return NpyArray(shape, values)

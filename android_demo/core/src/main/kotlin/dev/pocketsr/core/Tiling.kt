@@ -7,16 +7,7 @@ package dev.pocketsr.core
  * on an axis where the image is smaller than the tile: those pixels are edge-replicated);
  * `own*` is the rectangle of the image whose output this tile writes.
  */
-data class Tile(
-    val y0: Int,
-    val y1: Int,
-    val x0: Int,
-    val x1: Int,
-    val ownY0: Int,
-    val ownY1: Int,
-    val ownX0: Int,
-    val ownX1: Int,
-)
+data class Tile(val y0: Int, val y1: Int, val x0: Int, val x1: Int, val ownY0: Int, val ownY1: Int, val ownX0: Int, val ownX1: Int)
 
 /** The tiles covering an `imageH x imageW` LR image for an artifact of input `tileH x tileW`. */
 data class TilePlan(
@@ -28,7 +19,7 @@ data class TilePlan(
     val scale: Int,
     val canvasH: Int,
     val canvasW: Int,
-    val tiles: List<Tile>,
+    val tiles: List<Tile>
 )
 
 /** Tile placement and ownership exactly as validate/TILING.md specifies (Python: runtime/tiling.py). */
@@ -104,7 +95,7 @@ class TiledUpscaler(val plan: TilePlan) {
         model: TileModel,
         dst: IntArray,
         progress: (Int, Int) -> Unit = { _, _ -> },
-        isCancelled: () -> Boolean = { false },
+        isCancelled: () -> Boolean = { false }
     ): Boolean {
         val h = plan.imageH
         val w = plan.imageW

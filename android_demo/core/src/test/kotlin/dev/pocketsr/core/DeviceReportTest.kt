@@ -1,10 +1,10 @@
 package dev.pocketsr.core
 
 import com.google.gson.JsonParser
+import java.io.File
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertTrue
 import org.junit.Test
-import java.io.File
 
 class DeviceReportTest {
     private fun record(requested: String, sha: String = "0123456789abcdef".repeat(4)): RunRecord {
@@ -19,16 +19,22 @@ class DeviceReportTest {
             latency = LatencyStats.summarize(listOf(30.0, 20.0, 21.0, 22.0), 1), peakMemoryMb = null,
             thermalBefore = DeviceReport.thermalName(0), thermalAfter = DeviceReport.thermalName(1),
             goldens = listOf("astronaut-0" to figures, "chelsea-0" to identical), gateDb = 60.0,
-            passed = GoldenParity.passes(listOf(figures, identical), 60.0), fallback = null, errors = emptyList(),
+            passed = GoldenParity.passes(listOf(figures, identical), 60.0), fallback = null, errors = emptyList()
         )
     }
 
     /** Written where POCKETSR_DEVICE_REPORT_OUT says, so android_demo/check validates it with the Python schema validator. */
     @Test
     fun reportIsWrittenWithEveryRequiredField() {
-        val text = DeviceReport.toJson("pocketsr demo (JVM test)", "0.1.0-test",
-            DeviceInfo("JVM", "unit test (not a measurement)", "Android 15 (API 35)", null), "2026-12-04T07:12:43+00:00", "0.1.0",
-            listOf(record("cpu"), record("gpu")), "2026-12-04T08:00:00Z")
+        val text = DeviceReport.toJson(
+            "pocketsr demo (JVM test)",
+            "0.1.0-test",
+            DeviceInfo("JVM", "unit test (not a measurement)", "Android 15 (API 35)", null),
+            "2026-12-04T07:12:43+00:00",
+            "0.1.0",
+            listOf(record("cpu"), record("gpu")),
+            "2026-12-04T08:00:00Z"
+        )
         System.getenv("POCKETSR_DEVICE_REPORT_OUT")?.let { File(it).writeText(text) }
         val o = JsonParser.parseString(text).asJsonObject
         assertEquals("pocketsr device report", o["report"].asString)
@@ -44,6 +50,14 @@ class DeviceReportTest {
 
     @Test(expected = IllegalArgumentException::class)
     fun badShaIsRefused() {
-        DeviceReport.toJson("a", "1", DeviceInfo("m", "m", "o", null), null, null, listOf(record("cpu", sha = "xyz")), "2026-12-04T08:00:00Z")
+        DeviceReport.toJson(
+            "a",
+            "1",
+            DeviceInfo("m", "m", "o", null),
+            null,
+            null,
+            listOf(record("cpu", sha = "xyz")),
+            "2026-12-04T08:00:00Z"
+        )
     }
 }

@@ -1,11 +1,11 @@
 package dev.pocketsr.core
 
+import java.nio.ByteBuffer
+import kotlin.random.Random
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Test
-import java.nio.ByteBuffer
-import kotlin.random.Random
 
 class FramesTest {
     private val rnd = Random(11)
@@ -15,13 +15,15 @@ class FramesTest {
         val stride = w * 4 + pad
         val b = ByteBuffer.allocateDirect(stride * h)
         for (i in 0 until b.capacity()) b.put(i, rnd.nextInt(256).toByte())
-        for (y in 0 until h) for (x in 0 until w) {
-            val p = argb[y * w + x]
-            val o = y * stride + x * 4
-            b.put(o, (p shr 16).toByte())
-            b.put(o + 1, (p shr 8).toByte())
-            b.put(o + 2, p.toByte())
-            b.put(o + 3, 0xFF.toByte())
+        for (y in 0 until h) {
+            for (x in 0 until w) {
+                val p = argb[y * w + x]
+                val o = y * stride + x * 4
+                b.put(o, (p shr 16).toByte())
+                b.put(o + 1, (p shr 8).toByte())
+                b.put(o + 2, p.toByte())
+                b.put(o + 3, 0xFF.toByte())
+            }
         }
         return b
     }
@@ -31,14 +33,16 @@ class FramesTest {
         val sw = if (deg % 180 == 0) uw else uh
         val sh = if (deg % 180 == 0) uh else uw
         val s = IntArray(sw * sh)
-        for (uy in 0 until uh) for (ux in 0 until uw) {
-            val (sx, sy) = when (deg) {
-                0 -> ux to uy
-                90 -> uy to sh - 1 - ux
-                180 -> sw - 1 - ux to sh - 1 - uy
-                else -> sw - 1 - uy to ux
+        for (uy in 0 until uh) {
+            for (ux in 0 until uw) {
+                val (sx, sy) = when (deg) {
+                    0 -> ux to uy
+                    90 -> uy to sh - 1 - ux
+                    180 -> sw - 1 - ux to sh - 1 - uy
+                    else -> sw - 1 - uy to ux
+                }
+                s[sy * sw + sx] = upright[uy * uw + ux]
             }
-            s[sy * sw + sx] = upright[uy * uw + ux]
         }
         return Triple(s, sw, sh)
     }

@@ -14,16 +14,17 @@ class ParityVectorsTest {
     private val dir = File(System.getenv("POCKETSR_VECTORS_DIR") ?: "../validate/vectors")
     private val vectors: JsonObject = JsonParser.parseString(File(dir, "parity.json").readText()).asJsonObject
 
-    private fun doubles(e: JsonElement): DoubleArray =
-        e.asJsonArray.map { if (it.isJsonNull) Double.NaN else it.asDouble }.toDoubleArray()
+    private fun doubles(e: JsonElement): DoubleArray = e.asJsonArray.map { if (it.isJsonNull) Double.NaN else it.asDouble }.toDoubleArray()
 
     private fun output(case: JsonObject): DoubleArray = when {
         case.has("out_levels") -> doubles(case["out_levels"]).map { it / 255.0 }.toDoubleArray()
+
         case.has("out_quantized") -> {
             val q = case["out_quantized"].asJsonObject
             val zero = q["zero_point"].asInt
             q["q"].asJsonArray.map { (it.asInt - zero) / 255.0 }.toDoubleArray()
         }
+
         else -> doubles(case["out"])
     }
 

@@ -20,6 +20,28 @@ class PixelsVectorsTest {
         for (v in 0..255) assertEquals(v, Pixels.floatToU8(Pixels.u8ToFloat(v)))
     }
 
+    /** The fast rounding in floatToU8 against the plain rule, near every half and on random values. */
+    @Test
+    fun floatToU8MatchesTheRuleEverywhere() {
+        fun rule(x: Float) = Math.rint((x.coerceIn(0f, 1f) * 255f).toDouble()).toInt()
+        for (k in -2..257) {
+            var x = (k + 0.5f) / 255f
+            repeat(8) { x = Math.nextDown(x) }
+            repeat(16) {
+                assertEquals("x = $x", rule(x), Pixels.floatToU8(x))
+                x = Math.nextUp(x)
+            }
+        }
+        val rnd = kotlin.random.Random(5)
+        repeat(2_000_000) {
+            val x = rnd.nextFloat() * 1.4f - 0.2f
+            assertEquals("x = $x", rule(x), Pixels.floatToU8(x))
+        }
+        for (x in listOf(Float.NaN, -Float.NaN, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY, -0f, Float.MIN_VALUE)) {
+            assertEquals("x = $x", if (x == Float.POSITIVE_INFINITY) 255 else 0, Pixels.floatToU8(x))
+        }
+    }
+
     @Test
     fun yuv420ToRgbInBothLayoutsAndRanges() {
         val cases = vectors["yuv420_to_rgb"].asJsonObject["cases"].asJsonArray

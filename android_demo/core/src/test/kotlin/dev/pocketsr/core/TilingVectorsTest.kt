@@ -1,11 +1,11 @@
 package dev.pocketsr.core
 
+import kotlin.random.Random
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertFalse
 import org.junit.Assert.assertNotEquals
 import org.junit.Assert.assertTrue
 import org.junit.Test
-import kotlin.random.Random
 
 class TilingVectorsTest {
     private val vectors = Vectors.json("tiling.json")
@@ -45,14 +45,20 @@ class TilingVectorsTest {
 
     /** A local "model": x2 nearest upscale of a 3x3 box mean with zero padding (radius 1), like a conv. */
     private fun boxModel(h: Int, w: Int) = TileModel { input, output ->
-        for (y in 0 until h * 2) for (x in 0 until w * 2) for (c in 0 until 3) {
-            var sum = 0f
-            for (dy in -1..1) for (dx in -1..1) {
-                val yy = y / 2 + dy
-                val xx = x / 2 + dx
-                if (yy in 0 until h && xx in 0 until w) sum += input[(yy * w + xx) * 3 + c]
+        for (y in 0 until h * 2) {
+            for (x in 0 until w * 2) {
+                for (c in 0 until 3) {
+                    var sum = 0f
+                    for (dy in -1..1) {
+                        for (dx in -1..1) {
+                            val yy = y / 2 + dy
+                            val xx = x / 2 + dx
+                            if (yy in 0 until h && xx in 0 until w) sum += input[(yy * w + xx) * 3 + c]
+                        }
+                    }
+                    output[(y * w * 2 + x) * 3 + c] = sum / 9f
+                }
             }
-            output[(y * w * 2 + x) * 3 + c] = sum / 9f
         }
     }
 
@@ -87,19 +93,28 @@ class TilingVectorsTest {
         val plan = Tiling.plan(5, 7, 16, 20, 2, 2)
         val dst = IntArray(10 * 14)
         var calls = 0
-        val ok = TiledUpscaler(plan).upscale(img, TileModel { i, o ->
-            calls++
-            // the canvas: rows/columns past the image repeat the last one
-            assertEquals(i[(4 * 20 + 6) * 3], i[(15 * 20 + 19) * 3], 0f)
-            for (k in o.indices) o[k] = i[((k / 3 / 40 / 2) * 20 + (k / 3 % 40) / 2) * 3 + k % 3]
-        }, dst)
+        val ok = TiledUpscaler(plan).upscale(
+            img,
+            TileModel { i, o ->
+                calls++
+                // the canvas: rows/columns past the image repeat the last one
+                assertEquals(i[(4 * 20 + 6) * 3], i[(15 * 20 + 19) * 3], 0f)
+                for (k in o.indices) o[k] = i[((k / 3 / 40 / 2) * 20 + (k / 3 % 40) / 2) * 3 + k % 3]
+            },
+            dst
+        )
         assertTrue(ok)
         assertEquals(1, calls)
         assertEquals(img[4 * 7 + 6], dst[9 * 14 + 13])
         val big = Tiling.plan(100, 100, 16, 20, 2, 2)
         var progressCalls = 0
-        val cancelled = TiledUpscaler(big).upscale(IntArray(100 * 100), TileModel { _, _ -> }, IntArray(200 * 200),
-            progress = { done, _ -> progressCalls = done }, isCancelled = { progressCalls >= 3 })
+        val cancelled = TiledUpscaler(big).upscale(
+            IntArray(100 * 100),
+            TileModel { _, _ -> },
+            IntArray(200 * 200),
+            progress = { done, _ -> progressCalls = done },
+            isCancelled = { progressCalls >= 3 }
+        )
         assertFalse(cancelled)
         assertEquals(3, progressCalls)
         assertNotEquals(0, big.tiles.size)
