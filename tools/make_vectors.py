@@ -224,30 +224,40 @@ def bundle_vectors():
                 node[path[-1]] = value
         return change
 
+    both, android, ios = ["android", "ios"], ["android"], ["ios"]
     invalid = [
-        ("schema version 2", "another schema version", "schema_version", setp("schema_version", 2, )),
-        ("not a bundle", "the bundle field names another file kind", "not a pocketsr app bundle",
+        ("schema version 2", "another schema version", "schema_version", both, setp("schema_version", 2)),
+        ("not a bundle", "the bundle field names another file kind", "not a pocketsr app bundle", both,
          setp("bundle", "something else")),
-        ("no artifacts", "artifacts empty", "no artifacts", setp("artifacts", [])),
-        ("missing sha256", "an artifact without sha256", "sha256", setp("artifacts", 0, "sha256", _DELETE)),
-        ("input not RGB", "a 4-channel input", "input", setp("artifacts", 0, "input", "shape", [1, 48, 64, 4])),
-        ("output not x4", "output shape not scale x input", "output",
-         setp("artifacts", 0, "output", "shape", [1, 96, 128, 3])),
-        ("float64 I/O", "an I/O dtype the runtimes do not feed", "dtype",
-         setp("artifacts", 0, "input", "dtype", "float64")),
-        ("unknown golden set", "golden_set names no golden set", "golden set",
+        ("no artifacts", "artifacts empty", "no artifacts", both, setp("artifacts", [])),
+        ("missing sha256", "an artifact without sha256", "sha256", both, setp("artifacts", 0, "sha256", _DELETE)),
+        ("unknown golden set", "golden_set names no golden set", "golden set", both,
          setp("artifacts", 0, "golden_set", "fmen-s_48x64")),
-        ("int8 zero point", "int8 I/O whose zero point is not -128", "zero point",
+        # the runtime-specific rules: the Android app checks the TFLite entries, the iOS app the Core ML ones
+        ("input not RGB", "a 4-channel input", "input", android, setp("artifacts", 0, "input", "shape", [1, 48, 64, 4])),
+        ("output not x4", "output shape not scale x input", "output", android,
+         setp("artifacts", 0, "output", "shape", [1, 96, 128, 3])),
+        ("float64 I/O", "an I/O dtype the runtimes do not feed", "dtype", android,
+         setp("artifacts", 0, "input", "dtype", "float64")),
+        ("int8 zero point", "int8 I/O whose zero point is not -128", "zero point", android,
          setp("artifacts", 1, "input", "zero_point", 0)),
-        ("overlap too large", "default overlap that does not fit the tile", "overlap",
+        ("overlap too large", "default overlap that does not fit the tile", "overlap", android,
          setp("artifacts", 0, "tiling", "default_overlap", 24)),
+        ("Core ML input not RGB", "a 4-channel image input", "input", ios,
+         setp("artifacts", 2, "input", "shape", [1, 4, 48, 64])),
+        ("Core ML output not x4", "output shape not scale x input", "output", ios,
+         setp("artifacts", 2, "output", "shape", [1, 3, 96, 128])),
+        ("Core ML image I/O as float", "image I/O whose dtype is not uint8", "dtype", ios,
+         setp("artifacts", 2, "input", "dtype", "float32")),
+        ("Core ML overlap too large", "default overlap that does not fit the tile", "overlap", ios,
+         setp("artifacts", 2, "tiling", "default_overlap", 24)),
     ]
     return {"spec": "validate/schemas/bundle.schema.json and convert/CONTRACT.md", "version": 1,
-            "rule": "valid: an app reads every artifact; invalid: an app refuses the bundle with one line "
-                    "containing error_contains (case-insensitive)",
+            "rule": "valid: an app reads every artifact; invalid: each app named in apps refuses the bundle "
+                    "with one line containing error_contains (case-insensitive); apps not named may accept it",
             "valid": [{"name": "three artifacts (fp32, int8-full, Core ML image)", "bundle": base}],
-            "invalid": [{"name": n, "why": why, "error_contains": err, "bundle": variant(c)}
-                        for n, why, err, c in invalid]}
+            "invalid": [{"name": n, "why": why, "error_contains": err, "apps": apps, "bundle": variant(c)}
+                        for n, why, err, apps, c in invalid]}
 
 
 _DELETE = object()

@@ -32,6 +32,7 @@ class BundleVectorsTest {
         assertTrue(cases.size() >= 8)
         for (c in cases) {
             val o = c.asJsonObject
+            if ("android" !in o["apps"].asJsonArray.map { it.asString }) continue // a Core ML rule: the iOS app's
             try {
                 Bundle.parse(o["bundle"].toString())
                 fail("${o["name"].asString}: accepted")
