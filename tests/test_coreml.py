@@ -317,3 +317,19 @@ def test_bench_refuses_core_ml_with_one_line(lkdn_artifacts, capfd):
     out, manifests = lkdn_artifacts
     code, _, err = run_cli(capfd, "bench", out / manifests["fp16"]["file"])
     assert_one_line_error(code, err, "Core ML runs on Apple hardware only")
+
+
+def test_bundle_of_core_ml_packages_meets_the_schema(lkdn_artifacts, tmp_path, capfd):
+    """What the iOS app reads: Core ML image-I/O packages in a bundle (layout "image", 8-bit
+    output values), the package folders copied whole, goldens equal to PyTorch."""
+    from conftest import run_cli
+    from test_bundle import _check_bundle
+    out, manifests = lkdn_artifacts
+    bundle = tmp_path / "ios-bundle"
+    code, _, err = run_cli(capfd, "bundle", out, "-o", bundle, "--pick", manifests["fp16"]["file"], "--golden", "1")
+    assert code == 0, err
+    data = _check_bundle(bundle, out)
+    (a,) = data["artifacts"]
+    assert a["target"] == "coreml" and a["io"] == "image"
+    assert a["input"]["layout"] == a["output"]["layout"] == "image" and a["output"]["values"] == "8bit"
+    assert (bundle / a["file"] / "Manifest.json").is_file()

@@ -277,6 +277,12 @@ def verdict(figures: Sequence[Dict], floor: float) -> bool:
                for f in figures)
 
 
+def _layout(m: Dict, which: str) -> Optional[str]:
+    """The schema's layout word: ``image`` for a Core ML ImageType (the manifest says
+    "image (Core ML ImageType)"), else the manifest's ``NHWC``/``NCHW``."""
+    return "image" if _image_io(m) else m[which].get("layout")
+
+
 def _entry(path: Path, m: Dict, picked_as: List[str], golden_key: str, size: Tuple[int, int]) -> Dict:
     tiling = m.get("tiling") or {}
     out_q = (m["output"].get("quantization") or {})
@@ -287,9 +293,9 @@ def _entry(path: Path, m: Dict, picked_as: List[str], golden_key: str, size: Tup
         "model": m["model"], "title": m.get("title", m["model"]), "scale": m["scale"],
         "target": m["target"], "format": m.get("format", m["target"]), "precision": m["precision"],
         "picked_as": picked_as,
-        "input": {"name": m["input"]["name"], "shape": m["input"]["shape"], "layout": m["input"].get("layout"),
+        "input": {"name": m["input"]["name"], "shape": m["input"]["shape"], "layout": _layout(m, "input"),
                   "dtype": m["input"].get("dtype"), "scale": in_q.get("scale"), "zero_point": in_q.get("zero_point")},
-        "output": {"name": m["output"]["name"], "shape": m["output"]["shape"], "layout": m["output"].get("layout"),
+        "output": {"name": m["output"]["name"], "shape": m["output"]["shape"], "layout": _layout(m, "output"),
                    "dtype": m["output"].get("dtype"), "scale": out_q.get("scale"),
                    "zero_point": out_q.get("zero_point"), "values": "8bit" if _eight_bit_output(m) else "float"},
         "io": "image" if _image_io(m) else "tensor",
