@@ -121,6 +121,8 @@ class LiteRtModel private constructor(
                 Environment.create(context).use { it.getAvailableAccelerators() }
             } catch (e: Exception) {
                 setOf(Accelerator.CPU)
+            } catch (e: LinkageError) { // no LiteRT native library for this ABI: open() says so
+                setOf(Accelerator.CPU)
             }
 
         /** The accelerators of [Accel] this device offers, in menu order. */
@@ -172,7 +174,11 @@ class LiteRtModel private constructor(
                     }
                 }
             }
-            return create(context, artifact, accel, Accel.CPU, threads, fallback)
+            try {
+                return create(context, artifact, accel, Accel.CPU, threads, fallback)
+            } catch (e: LinkageError) {
+                throw IllegalStateException("LiteRT's native library cannot be loaded on this device: ${oneLine(e)}")
+            }
         }
 
         private fun create(context: Context, artifact: BundleArtifact, requested: Accel, used: Accel,

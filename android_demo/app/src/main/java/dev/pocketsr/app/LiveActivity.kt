@@ -55,7 +55,9 @@ class LiveActivity : AppCompatActivity() {
     private var lrPixels = IntArray(0)
     private var srPixels = IntArray(0)
     private val fpsMeter = FpsMeter()
-    private var failed = false
+    @Volatile private var failed = false
+    /** Asked once per screen: a denied request is not repeated on every onResume. */
+    private var askedPermission = false
 
     /** Three LR/SR bitmap pairs: the model thread fills one that the UI neither shows nor is about to show. */
     private val lrBitmaps = arrayOfNulls<Bitmap>(3)
@@ -93,8 +95,11 @@ class LiveActivity : AppCompatActivity() {
         if (artifact == null) return
         if (ContextCompat.checkSelfPermission(this, Manifest.permission.CAMERA) == PackageManager.PERMISSION_GRANTED) {
             startLive()
-        } else {
+        } else if (!askedPermission) {
+            askedPermission = true
             permission.launch(Manifest.permission.CAMERA)
+        } else {
+            overlay.text = getString(R.string.camera_denied)
         }
     }
 

@@ -5,6 +5,8 @@ import android.content.ContentValues
 import android.content.pm.PackageManager
 import android.graphics.Bitmap
 import android.graphics.BitmapFactory
+import android.graphics.Matrix
+import android.media.ExifInterface
 import android.net.Uri
 import android.os.Build
 import android.os.Bundle
@@ -169,8 +171,31 @@ class PhotoActivity : AppCompatActivity() {
         val opts = BitmapFactory.Options()
         opts.inSampleSize = sample
         opts.inPreferredConfig = Bitmap.Config.ARGB_8888
-        return contentResolver.openInputStream(uri).use { BitmapFactory.decodeStream(it, null, opts) }
+        val bmp = contentResolver.openInputStream(uri).use { BitmapFactory.decodeStream(it, null, opts) }
             ?: throw IllegalArgumentException("not a decodable image")
+        return upright(bmp, uri)
+    }
+
+    /** Camera photos are often stored sideways with an EXIF orientation: turn them upright (quarter turns are exact). */
+    private fun upright(bmp: Bitmap, uri: Uri): Bitmap {
+        val orientation = try {
+            contentResolver.openInputStream(uri)?.use {
+                ExifInterface(it).getAttributeInt(ExifInterface.TAG_ORIENTATION, ExifInterface.ORIENTATION_NORMAL)
+            } ?: ExifInterface.ORIENTATION_NORMAL
+        } catch (e: Exception) {
+            ExifInterface.ORIENTATION_NORMAL
+        }
+        val degrees = when (orientation) {
+            ExifInterface.ORIENTATION_ROTATE_90 -> 90f
+            ExifInterface.ORIENTATION_ROTATE_180 -> 180f
+            ExifInterface.ORIENTATION_ROTATE_270 -> 270f
+            else -> return bmp
+        }
+        val m = Matrix()
+        m.postRotate(degrees)
+        val turned = Bitmap.createBitmap(bmp, 0, 0, bmp.width, bmp.height, m, false)
+        if (turned !== bmp) bmp.recycle()
+        return turned
     }
 
     private fun saveResult() {
