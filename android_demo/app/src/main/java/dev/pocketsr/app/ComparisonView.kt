@@ -11,17 +11,17 @@ import android.util.AttributeSet
 import android.view.View
 
 /**
- * The x4 model output beside a bilinear upscale of the same input, split at [split] (0..1):
- * left of the line the LR frame scaled by the platform's bilinear filter (Canvas.drawBitmap with a
- * filtering Paint), right of it the model output. Both fill the same rectangle (aspect kept).
+ * The x4 model output beside a bilinear x4 of the same input, split at [split] (0..1): left of the
+ * line the bilinear image, right of it the model output. Both have the output's size and are drawn
+ * into the same rectangle (aspect kept) with the same Paint, so the display scaling treats them alike.
  */
 class ComparisonView(context: Context, attrs: AttributeSet?) : View(context, attrs) {
-    private val bilinear = Paint(Paint.FILTER_BITMAP_FLAG)
+    private val paint = Paint(Paint.FILTER_BITMAP_FLAG)
     private val line = Paint()
     private val dst = RectF()
     private val clip = Rect()
-    private var lr: Bitmap? = null
-    private var sr: Bitmap? = null
+    private var left: Bitmap? = null
+    private var right: Bitmap? = null
 
     var split: Float = 0.5f
         set(value) {
@@ -35,16 +35,16 @@ class ComparisonView(context: Context, attrs: AttributeSet?) : View(context, att
     }
 
     /** Call on the UI thread; the bitmaps must not be written while this view shows them. */
-    fun show(lowRes: Bitmap, superRes: Bitmap) {
-        lr = lowRes
-        sr = superRes
+    fun show(bilinear: Bitmap, model: Bitmap) {
+        left = bilinear
+        right = model
         invalidate()
     }
 
     override fun onDraw(canvas: Canvas) {
         super.onDraw(canvas)
-        val low = lr ?: return
-        val high = sr ?: return
+        val low = left ?: return
+        val high = right ?: return
         val scale = minOf(width.toFloat() / high.width, height.toFloat() / high.height)
         val w = high.width * scale
         val h = high.height * scale
@@ -53,12 +53,12 @@ class ComparisonView(context: Context, attrs: AttributeSet?) : View(context, att
         clip.set(dst.left.toInt(), dst.top.toInt(), x.toInt(), dst.bottom.toInt())
         canvas.save()
         canvas.clipRect(clip)
-        canvas.drawBitmap(low, null, dst, bilinear)
+        canvas.drawBitmap(low, null, dst, paint)
         canvas.restore()
         clip.set(x.toInt(), dst.top.toInt(), dst.right.toInt(), dst.bottom.toInt())
         canvas.save()
         canvas.clipRect(clip)
-        canvas.drawBitmap(high, null, dst, bilinear)
+        canvas.drawBitmap(high, null, dst, paint)
         canvas.restore()
         canvas.drawLine(x, dst.top, x, dst.bottom, line)
     }

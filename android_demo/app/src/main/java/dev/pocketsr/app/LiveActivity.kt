@@ -3,6 +3,9 @@ package dev.pocketsr.app
 import android.Manifest
 import android.content.pm.PackageManager
 import android.graphics.Bitmap
+import android.graphics.Canvas
+import android.graphics.Paint
+import android.graphics.Rect
 import android.os.Bundle
 import android.util.Size
 import android.widget.SeekBar
@@ -59,9 +62,15 @@ class LiveActivity : AppCompatActivity() {
     /** Asked once per screen: a denied request is not repeated on every onResume. */
     private var askedPermission = false
 
-    /** Three LR/SR bitmap pairs: the model thread fills one that the UI neither shows nor is about to show. */
+    /** Three slots of (LR input, its bilinear x4, model x4) bitmaps: the model thread fills one that the UI
+     *  neither shows nor is about to show. The bilinear x4 is drawn by the platform (Canvas + filtering Paint)
+     *  at the output size, so the view scales both halves alike. */
     private val lrBitmaps = arrayOfNulls<Bitmap>(3)
+    private val bilinearBitmaps = arrayOfNulls<Bitmap>(3)
+    private val bilinearCanvases = arrayOfNulls<Canvas>(3)
     private val srBitmaps = arrayOfNulls<Bitmap>(3)
+    private val bilinearPaint = Paint(Paint.FILTER_BITMAP_FLAG)
+    private var outputRect = Rect()
     private val shown = AtomicInteger(-1)
     private val pending = AtomicInteger(-1)
 
@@ -170,8 +179,12 @@ class LiveActivity : AppCompatActivity() {
             if (m.inputInt8) in8 = ByteArray(m.inputSize) else inF = FloatArray(m.inputSize)
             lrPixels = IntArray(a.inputH * a.inputW)
             srPixels = IntArray(a.outputH * a.outputW)
+            outputRect = Rect(0, 0, a.outputW, a.outputH)
             for (i in 0 until 3) {
                 lrBitmaps[i] = Bitmap.createBitmap(a.inputW, a.inputH, Bitmap.Config.ARGB_8888)
+                val bilinear = Bitmap.createBitmap(a.outputW, a.outputH, Bitmap.Config.ARGB_8888)
+                bilinearBitmaps[i] = bilinear
+                bilinearCanvases[i] = Canvas(bilinear)
                 srBitmaps[i] = Bitmap.createBitmap(a.outputW, a.outputH, Bitmap.Config.ARGB_8888)
             }
             model = m
@@ -215,8 +228,10 @@ class LiveActivity : AppCompatActivity() {
             m.outputToArgb(srPixels)
             val slot = (0 until 3).first { it != shown.get() && it != pending.get() }
             val lr = lrBitmaps[slot]!!
+            val bilinear = bilinearBitmaps[slot]!!
             val sr = srBitmaps[slot]!!
             lr.setPixels(lrPixels, 0, lr.width, 0, 0, lr.width, lr.height)
+            bilinearCanvases[slot]!!.drawBitmap(lr, null, outputRect, bilinearPaint)
             sr.setPixels(srPixels, 0, sr.width, 0, 0, sr.width, sr.height)
             val fps = fpsMeter.tick(System.nanoTime())
             val text = String.format("%s · %s\ninference %.1f ms · %.1f fps%s", m.artifact.label, m.usedLabel,
@@ -225,7 +240,7 @@ class LiveActivity : AppCompatActivity() {
             runOnUiThread {
                 shown.set(slot)
                 pending.compareAndSet(slot, -1)
-                comparison.show(lr, sr)
+                comparison.show(bilinear, sr)
                 overlay.text = text
             }
         } catch (e: Exception) {
