@@ -61,6 +61,8 @@ class LiveActivity : AppCompatActivity() {
     @Volatile private var failed = false
     /** Asked once per screen: a denied request is not repeated on every onResume. */
     private var askedPermission = false
+    /** Between startLive and onPause (UI thread): the camera is bound or about to be. */
+    private var started = false
 
     /** Three slots of (LR input, its bilinear x4, model x4) bitmaps: the model thread fills one that the UI
      *  neither shows nor is about to show. The bilinear x4 is drawn by the platform (Canvas + filtering Paint)
@@ -114,6 +116,7 @@ class LiveActivity : AppCompatActivity() {
 
     override fun onPause() {
         // Camera released and model closed whenever the screen is not in front.
+        started = false
         cameraProvider?.unbindAll()
         analysis?.clearAnalyzer()
         analysis = null
@@ -129,7 +132,8 @@ class LiveActivity : AppCompatActivity() {
 
     private fun startLive() {
         val a = artifact ?: return
-        if (analysis != null) return
+        if (started) return // onResume and the permission result can both ask
+        started = true
         failed = false
         overlay.text = getString(R.string.loading_model)
         modelThread.execute { openModel(a) }
@@ -144,7 +148,7 @@ class LiveActivity : AppCompatActivity() {
     }
 
     private fun bindCamera(provider: ProcessCameraProvider, a: BundleArtifact) {
-        if (isFinishing || isDestroyed) return
+        if (!started || isFinishing || isDestroyed) return // paused before the provider was ready
         cameraProvider = provider
         val wide = maxOf(a.inputW, a.inputH).toDouble() / minOf(a.inputW, a.inputH) >= 1.55
         val selector = ResolutionSelector.Builder()
