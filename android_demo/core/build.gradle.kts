@@ -1,7 +1,7 @@
 // :core - pure Kotlin/JVM (no android.*): bundle parsing, tiling, pixels, parity, device report.
 // Its sources and JUnit tests are written by the core engineer; android_demo/check runs them without Gradle.
 plugins {
-    alias(libs.plugins.kotlin.jvm)
+    kotlin("jvm") // version: libs.plugins.kotlin.jvm, declared in the root build
 }
 
 kotlin {
