@@ -50,18 +50,33 @@ dependencies {
 // ./gradlew :app:importBundle -PbundleDir=/path/to/bundle
 // Copies what the app reads from a `pocketsr convert ... --bundle B` folder into
 // src/main/assets/bundle/ (replacing any previous bundle). Same job as ../import_bundle.sh.
-tasks.register<Sync>("importBundle") {
-    group = "pocketsr"
-    description = "Copy a pocketsr app bundle (-PbundleDir=...) into src/main/assets/bundle"
-    val bundleDir = providers.gradleProperty("bundleDir").map { File(it) }
-    from(bundleDir) {
-        include("bundle.json", "*.tflite", "*.tflite.json", "goldens/**")
-    }
-    into(layout.projectDirectory.dir("src/main/assets/bundle"))
-    doFirst {
-        val dir = bundleDir.orNull ?: throw GradleException("pass -PbundleDir=/path/to/bundle")
+// It writes into src/, so it declares no outputs (untracked): run it before building, not as part of it.
+abstract class ImportBundle @javax.inject.Inject constructor(
+    private val fs: FileSystemOperations,
+) : DefaultTask() {
+    @get:Input @get:Optional abstract val bundleDir: Property<String>
+    @get:Internal abstract val assetsDir: DirectoryProperty
+
+    @TaskAction
+    fun copy() {
+        val dir = File(bundleDir.orNull ?: throw GradleException("pass -PbundleDir=/path/to/bundle"))
         if (!File(dir, "bundle.json").isFile) {
             throw GradleException("$dir has no bundle.json: make one with `pocketsr convert ... --bundle $dir`")
         }
+        if (dir.listFiles { f -> f.name.endsWith(".tflite") }.isNullOrEmpty()) {
+            throw GradleException("$dir has no .tflite artifact: the Android app runs TFLite artifacts only")
+        }
+        fs.sync {
+            from(dir) { include("bundle.json", "*.tflite", "*.tflite.json", "goldens/**") }
+            into(assetsDir)
+        }
     }
+}
+
+tasks.register<ImportBundle>("importBundle") {
+    group = "pocketsr"
+    description = "Copy a pocketsr app bundle (-PbundleDir=...) into src/main/assets/bundle"
+    bundleDir.set(providers.gradleProperty("bundleDir"))
+    assetsDir.set(layout.projectDirectory.dir("src/main/assets/bundle"))
+    doNotTrackState("writes into src/main/assets, which the build reads")
 }
