@@ -68,7 +68,7 @@ abstract class ImportBundle @javax.inject.Inject constructor(
         }
         fs.sync {
             from(dir) { include("bundle.json", "*.tflite", "*.tflite.json", "goldens/**") }
-            into(assetsDir)
+            into(assetsDir.get().asFile)
         }
     }
 }
