@@ -162,7 +162,7 @@ class Gen:
         return result
 
     # ---- types ----
-    def jtype(self, node, c, tvs, ret=False, setter_hint=None):
+    def jtype(self, node, c, tvs, setter_hint=None):
         """(java type, nullable)"""
         members = []
 
@@ -342,7 +342,7 @@ class Gen:
                 continue
             seen.add(sig)
             params = ", ".join(f"{ann_of(nl)}{t}{'...' if va else ''} {n}" for t, n, nl, va in plist)
-            if st.name == "__init__":
+            if st.name == "__init__":  # constructors (interfaces and enums get none)
                 if not iface and not enum:
                     out.append(f"{inner}public {c.node.name}({params}) {{ throw null; }}")
                 continue
@@ -352,7 +352,7 @@ class Gen:
                 hint = setters.get(prop)
                 if hint not in ("long", "double", "int", "float", "boolean"):
                     hint = None
-            rt, rnull = self.jtype(st.returns, c, mscope, ret=True, setter_hint=hint) if st.returns is not None else ("void", False)
+            rt, rnull = self.jtype(st.returns, c, mscope, setter_hint=hint) if st.returns is not None else ("void", False)
             mname = safe(st.name)
             if iface:
                 if static:
@@ -398,8 +398,7 @@ def params_of(st):
     ps = list(a.posonlyargs) + list(a.args)
     if ps and ps[0].arg == "self":
         ps = ps[1:]
-    ps = [p for p in ps]
-    if a.vararg is not None:
+    if a.vararg is not None:  # `*keys: T` is Java's `T... keys`
         a.vararg._vararg = True
         ps.append(a.vararg)
     return ps
