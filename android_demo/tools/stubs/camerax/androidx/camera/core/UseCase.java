@@ -1,0 +1,6 @@
+// COMPILE-ONLY STAND-IN, never shipped; signatures from androidx/androidx@d443a782c57ebd2d5dbb7bf5cb4501a91ba28eee camera/camera-core/api/1.7.0-rc01.txt
+package androidx.camera.core;
+
+public abstract class UseCase {
+    public static int snapToSurfaceRotation(int rotation) { throw null; }
+}
