@@ -51,10 +51,10 @@ dependencies {
 // Copies what the app reads from a `pocketsr convert ... --bundle B` folder into
 // src/main/assets/bundle/ (replacing any previous bundle). Same job as ../import_bundle.sh.
 // It writes into src/, so it declares no outputs (untracked): run it before building, not as part of it.
-abstract class ImportBundle @javax.inject.Inject constructor(
-    private val fs: FileSystemOperations,
-) : DefaultTask() {
-    @get:Input @get:Optional abstract val bundleDir: Property<String>
+abstract class ImportBundle @javax.inject.Inject constructor(private val fs: FileSystemOperations) : DefaultTask() {
+    @get:Input @get:Optional
+    abstract val bundleDir: Property<String>
+
     @get:Internal abstract val assetsDir: DirectoryProperty
 
     @TaskAction

@@ -30,7 +30,10 @@ object BundleAssets {
                 else -> Loaded(bundle, null)
             }
         } catch (e: FileNotFoundException) {
-            Loaded(null, "No bundle in the APK: run `android_demo/import_bundle.sh BUNDLE` (from `pocketsr convert ... --bundle BUNDLE`) and rebuild.")
+            Loaded(
+                null,
+                "No bundle in the APK: run `android_demo/import_bundle.sh BUNDLE` (from `pocketsr convert ... --bundle BUNDLE`) and rebuild."
+            )
         } catch (e: BundleException) {
             Loaded(null, "This app cannot use the bundled bundle.json: ${e.message}")
         } catch (e: Exception) {
@@ -40,13 +43,11 @@ object BundleAssets {
         return loaded
     }
 
-    fun artifact(context: Context, file: String?): BundleArtifact? =
-        load(context).bundle?.tflite()?.firstOrNull { it.file == file }
+    fun artifact(context: Context, file: String?): BundleArtifact? = load(context).bundle?.tflite()?.firstOrNull { it.file == file }
 
     fun modelAsset(a: BundleArtifact): String = "$DIR/${a.file}"
 
-    fun readBytes(assets: AssetManager, relative: String): ByteArray =
-        assets.open("$DIR/$relative").use { it.readBytes() }
+    fun readBytes(assets: AssetManager, relative: String): ByteArray = assets.open("$DIR/$relative").use { it.readBytes() }
 
     /** A golden LR PNG as ARGB_8888 (no scaling: the decoder must not resample the pixels). */
     fun decodePng(assets: AssetManager, relative: String): Bitmap {
@@ -57,6 +58,10 @@ object BundleAssets {
             ?: throw IllegalArgumentException("$relative is not a decodable PNG")
     }
 
-    private fun exists(assets: AssetManager, path: String): Boolean =
-        try { assets.open(path).close(); true } catch (e: Exception) { false }
+    private fun exists(assets: AssetManager, path: String): Boolean = try {
+        assets.open(path).close()
+        true
+    } catch (e: Exception) {
+        false
+    }
 }

@@ -16,6 +16,7 @@ enum class Accel(val label: String, val requested: String, val gpuPrecision: Str
     CPU("CPU", "cpu", null, false),
     GPU_FP32("GPU FP32", "gpu", "fp32", false),
     GPU_FP16("GPU FP16", "gpu", "fp16", true),
+
     // NPUs compute in fp16 or lower; the fp16 gate applies.
     NPU("NPU", "npu", null, true);
 
@@ -42,10 +43,10 @@ class LiteRtModel private constructor(
     private val env: Environment,
     private val model: CompiledModel,
     private val inputs: List<TensorBuffer>,
-    private val outputs: List<TensorBuffer>,
+    private val outputs: List<TensorBuffer>
 ) : AutoCloseable {
     val inputInt8: Boolean = artifact.inputKind == InputKind.INT8
-    val outputInt8: Boolean = artifact.output.dtype == "int8"
+    val outputInt8: Boolean = artifact.outputKind == InputKind.INT8
     val inputSize: Int = artifact.inputH * artifact.inputW * 3
     val outputSize: Int = artifact.outputH * artifact.outputW * 3
     private val zeroPoint: Int = artifact.output.zeroPoint ?: 0
@@ -116,14 +117,13 @@ class LiteRtModel private constructor(
 
     companion object {
         /** The accelerators LiteRT offers on this device (CPU always; GPU needs litert-gpu and a driver). */
-        fun available(context: Context): Set<Accelerator> =
-            try {
-                Environment.create(context).use { it.getAvailableAccelerators() }
-            } catch (e: Exception) {
-                setOf(Accelerator.CPU)
-            } catch (e: LinkageError) { // no LiteRT native library for this ABI: open() says so
-                setOf(Accelerator.CPU)
-            }
+        fun available(context: Context): Set<Accelerator> = try {
+            Environment.create(context).use { it.getAvailableAccelerators() }
+        } catch (e: Exception) {
+            setOf(Accelerator.CPU)
+        } catch (e: LinkageError) { // no LiteRT native library for this ABI: open() says so
+            setOf(Accelerator.CPU)
+        }
 
         /** The accelerators of [Accel] this device offers, in menu order. */
         fun offered(context: Context): List<Accel> {
@@ -141,14 +141,17 @@ class LiteRtModel private constructor(
             Accel.CPU -> CompiledModel.Options(Accelerator.CPU).also {
                 it.cpuOptions = CompiledModel.CpuOptions(numThreads = threads)
             }
+
             // GPU alone (no CPU in the set): a GPU that cannot take the model throws instead of
             // silently running on the CPU, so the fallback below is seen and reported.
             Accel.GPU_FP32 -> CompiledModel.Options(Accelerator.GPU).also {
                 it.gpuOptions = CompiledModel.GpuOptions(precision = CompiledModel.GpuOptions.Precision.FP32)
             }
+
             Accel.GPU_FP16 -> CompiledModel.Options(Accelerator.GPU).also {
                 it.gpuOptions = CompiledModel.GpuOptions(precision = CompiledModel.GpuOptions.Precision.FP16)
             }
+
             // LiteRT itself adds the CPU for ops the NPU does not take.
             Accel.NPU -> CompiledModel.Options(Accelerator.NPU)
         }
@@ -181,8 +184,14 @@ class LiteRtModel private constructor(
             }
         }
 
-        private fun create(context: Context, artifact: BundleArtifact, requested: Accel, used: Accel,
-                           threads: Int?, fallback: String?): LiteRtModel {
+        private fun create(
+            context: Context,
+            artifact: BundleArtifact,
+            requested: Accel,
+            used: Accel,
+            threads: Int?,
+            fallback: String?
+        ): LiteRtModel {
             val env = Environment.create(context)
             var model: CompiledModel? = null
             var inputs: List<TensorBuffer> = emptyList()

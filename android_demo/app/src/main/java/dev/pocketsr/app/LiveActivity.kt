@@ -58,9 +58,12 @@ class LiveActivity : AppCompatActivity() {
     private var lrPixels = IntArray(0)
     private var srPixels = IntArray(0)
     private val fpsMeter = FpsMeter()
+
     @Volatile private var failed = false
+
     /** Asked once per screen: a denied request is not repeated on every onResume. */
     private var askedPermission = false
+
     /** Between startLive and onPause (UI thread): the camera is bound or about to be. */
     private var started = false
 
@@ -153,12 +156,19 @@ class LiveActivity : AppCompatActivity() {
         val wide = maxOf(a.inputW, a.inputH).toDouble() / minOf(a.inputW, a.inputH) >= 1.55
         val selector = ResolutionSelector.Builder()
             .setAspectRatioStrategy(
-                if (wide) AspectRatioStrategy.RATIO_16_9_FALLBACK_AUTO_STRATEGY
-                else AspectRatioStrategy.RATIO_4_3_FALLBACK_AUTO_STRATEGY)
+                if (wide) {
+                    AspectRatioStrategy.RATIO_16_9_FALLBACK_AUTO_STRATEGY
+                } else {
+                    AspectRatioStrategy.RATIO_4_3_FALLBACK_AUTO_STRATEGY
+                }
+            )
             // Frames only need to exceed the model input: no reason to copy 12 MP per frame.
-            .setResolutionStrategy(ResolutionStrategy(
-                if (wide) Size(1280, 720) else Size(640, 480),
-                ResolutionStrategy.FALLBACK_RULE_CLOSEST_HIGHER_THEN_LOWER))
+            .setResolutionStrategy(
+                ResolutionStrategy(
+                    if (wide) Size(1280, 720) else Size(640, 480),
+                    ResolutionStrategy.FALLBACK_RULE_CLOSEST_HIGHER_THEN_LOWER
+                )
+            )
             .build()
         val preview = Preview.Builder().setResolutionSelector(selector).build()
         preview.setSurfaceProvider(previewView.surfaceProvider)
@@ -238,8 +248,14 @@ class LiveActivity : AppCompatActivity() {
             bilinearCanvases[slot]!!.drawBitmap(lr, null, outputRect, bilinearPaint)
             sr.setPixels(srPixels, 0, sr.width, 0, 0, sr.width, sr.height)
             val fps = fpsMeter.tick(System.nanoTime())
-            val text = String.format("%s · %s\ninference %.1f ms · %.1f fps%s", m.artifact.label, m.usedLabel,
-                inferMs, fps, m.fallback?.let { "\n$it" } ?: "")
+            val text = String.format(
+                "%s · %s\ninference %.1f ms · %.1f fps%s",
+                m.artifact.label,
+                m.usedLabel,
+                inferMs,
+                fps,
+                m.fallback?.let { "\n$it" } ?: ""
+            )
             pending.set(slot)
             runOnUiThread {
                 shown.set(slot)

@@ -25,8 +25,11 @@ class MainActivity : AppCompatActivity() {
         models = findViewById(R.id.models) as Spinner
         accels = findViewById(R.id.accels) as Spinner
         threadsSpinner = findViewById(R.id.threads) as Spinner
-        val buttons = listOf(findViewById(R.id.live) as Button, findViewById(R.id.photo) as Button,
-            findViewById(R.id.self_check) as Button)
+        val buttons = listOf(
+            findViewById(R.id.live) as Button,
+            findViewById(R.id.photo) as Button,
+            findViewById(R.id.self_check) as Button
+        )
 
         val loaded = BundleAssets.load(this)
         val bundle = loaded.bundle
@@ -36,12 +39,18 @@ class MainActivity : AppCompatActivity() {
             return
         }
         status.text = getString(R.string.bundle_summary, bundle.tflite().size, bundle.pocketsr, bundle.created)
-        models.adapter = ArrayAdapter(this, android.R.layout.simple_spinner_dropdown_item,
-            bundle.tflite().map { "${it.label} · ${it.io}" })
+        models.adapter = ArrayAdapter(
+            this,
+            android.R.layout.simple_spinner_dropdown_item,
+            bundle.tflite().map { "${it.label} · ${it.io}" }
+        )
         offered = LiteRtModel.offered(this)
         accels.adapter = ArrayAdapter(this, android.R.layout.simple_spinner_dropdown_item, offered.map { it.label })
-        threadsSpinner.adapter = ArrayAdapter(this, android.R.layout.simple_spinner_dropdown_item,
-            THREADS.map { "$it CPU threads" })
+        threadsSpinner.adapter = ArrayAdapter(
+            this,
+            android.R.layout.simple_spinner_dropdown_item,
+            THREADS.map { "$it CPU threads" }
+        )
         threadsSpinner.setSelection(THREADS.indexOf(4))
 
         buttons[0].setOnClickListener { open(LiveActivity::class.java) }

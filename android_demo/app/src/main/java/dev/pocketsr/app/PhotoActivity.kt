@@ -79,14 +79,17 @@ class PhotoActivity : AppCompatActivity() {
             if (granted) saveResult() else status.text = getString(R.string.storage_denied)
         }
         pick.setOnClickListener {
-            picker.launch(PickVisualMediaRequest.Builder()
-                .setMediaType(ActivityResultContracts.PickVisualMedia.SingleMimeType("image/*"))
-                .build())
+            picker.launch(
+                PickVisualMediaRequest.Builder()
+                    .setMediaType(ActivityResultContracts.PickVisualMedia.SingleMimeType("image/*"))
+                    .build()
+            )
         }
         cancel.setOnClickListener { cancelled.set(true) }
         save.setOnClickListener {
             if (Build.VERSION.SDK_INT < 29 &&
-                ContextCompat.checkSelfPermission(this, Manifest.permission.WRITE_EXTERNAL_STORAGE) != PackageManager.PERMISSION_GRANTED) {
+                ContextCompat.checkSelfPermission(this, Manifest.permission.WRITE_EXTERNAL_STORAGE) != PackageManager.PERMISSION_GRANTED
+            ) {
                 storagePermission.launch(Manifest.permission.WRITE_EXTERNAL_STORAGE)
             } else {
                 saveResult()
@@ -134,26 +137,46 @@ class PhotoActivity : AppCompatActivity() {
                     status.text = "${w}x$h -> ${w * a.scale}x${h * a.scale} · ${m.usedLabel}$note"
                 }
                 val t0 = System.nanoTime()
-                val done = TiledUpscaler(plan).upscale(pixels, m.tileModel(), out,
-                    progress = { d, total -> runOnUiThread { progress.progress = d; progress.max = total } },
-                    isCancelled = { cancelled.get() })
+                val done = TiledUpscaler(plan).upscale(
+                    pixels,
+                    m.tileModel(),
+                    out,
+                    progress = { d, total ->
+                        runOnUiThread {
+                            progress.progress = d
+                            progress.max = total
+                        }
+                    },
+                    isCancelled = { cancelled.get() }
+                )
                 val secs = (System.nanoTime() - t0) / 1e9
                 if (!done) {
-                    runOnUiThread { status.text = getString(R.string.cancelled); setBusy(false) }
+                    runOnUiThread {
+                        status.text = getString(R.string.cancelled)
+                        setBusy(false)
+                    }
                 } else {
                     val bmp = Bitmap.createBitmap(out, w * a.scale, h * a.scale, Bitmap.Config.ARGB_8888)
                     runOnUiThread {
                         result = bmp
                         image.setImageBitmap(bmp)
-                        status.text = String.format("%dx%d -> %dx%d in %.1f s, %d tiles (overlap %d) · %s%s",
-                            w, h, bmp.width, bmp.height, secs, plan.tiles.size, a.defaultOverlap, m.usedLabel, note)
+                        status.text = String.format(
+                            "%dx%d -> %dx%d in %.1f s, %d tiles (overlap %d) · %s%s",
+                            w, h, bmp.width, bmp.height, secs, plan.tiles.size, a.defaultOverlap, m.usedLabel, note
+                        )
                         setBusy(false)
                     }
                 }
             } catch (e: OutOfMemoryError) {
-                runOnUiThread { status.text = getString(R.string.too_large); setBusy(false) }
+                runOnUiThread {
+                    status.text = getString(R.string.too_large)
+                    setBusy(false)
+                }
             } catch (e: Exception) {
-                runOnUiThread { status.text = getString(R.string.photo_failed, LiteRtModel.oneLine(e)); setBusy(false) }
+                runOnUiThread {
+                    status.text = getString(R.string.photo_failed, LiteRtModel.oneLine(e))
+                    setBusy(false)
+                }
             } finally {
                 model?.close()
             }
@@ -230,9 +253,15 @@ class PhotoActivity : AppCompatActivity() {
                     values.put(MediaStore.MediaColumns.DATA, file.absolutePath)
                     contentResolver.insert(MediaStore.Images.Media.EXTERNAL_CONTENT_URI, values)
                 }
-                runOnUiThread { status.text = getString(R.string.saved, name); save.isEnabled = true }
+                runOnUiThread {
+                    status.text = getString(R.string.saved, name)
+                    save.isEnabled = true
+                }
             } catch (e: Exception) {
-                runOnUiThread { status.text = getString(R.string.save_failed, LiteRtModel.oneLine(e)); save.isEnabled = true }
+                runOnUiThread {
+                    status.text = getString(R.string.save_failed, LiteRtModel.oneLine(e))
+                    save.isEnabled = true
+                }
             }
         }
     }

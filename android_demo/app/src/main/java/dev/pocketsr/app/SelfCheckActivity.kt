@@ -85,11 +85,15 @@ class SelfCheckActivity : AppCompatActivity() {
                         val r = checkOne(bundle.goldenSetOf(a).images, a, accel)
                         runs.add(r)
                         val worst = r.goldens.mapNotNull { it.second.psnrDb }.minOrNull()
-                        say(String.format(Locale.US, "  %s: median %.2f ms (p90 %.2f), load %.0f ms, worst %s dB vs gate %.1f%s%s",
-                            if (r.passed) "PASS" else "FAIL", r.latency.median, r.latency.p90, r.firstLoadMs,
-                            worst?.let { String.format(Locale.US, "%.1f", it) } ?: "identical", r.gateDb,
-                            if (a.gate.reportOnly) " (report only)" else "",
-                            r.fallback?.let { "\n  fallback: $it" } ?: ""))
+                        say(
+                            String.format(
+                                Locale.US, "  %s: median %.2f ms (p90 %.2f), load %.0f ms, worst %s dB vs gate %.1f%s%s",
+                                if (r.passed) "PASS" else "FAIL", r.latency.median, r.latency.p90, r.firstLoadMs,
+                                worst?.let { String.format(Locale.US, "%.1f", it) } ?: "identical", r.gateDb,
+                                if (a.gate.reportOnly) " (report only)" else "",
+                                r.fallback?.let { "\n  fallback: $it" } ?: ""
+                            )
+                        )
                         r.errors.forEach { say("  error: $it") }
                     } catch (e: Exception) {
                         say("  not run: ${LiteRtModel.oneLine(e)}")
@@ -104,15 +108,25 @@ class SelfCheckActivity : AppCompatActivity() {
                 return@execute
             }
             try {
-                val json = DeviceReport.toJson(APP_NAME, APP_VERSION, deviceInfo(), bundle.created, bundle.pocketsr,
-                    runs, utcNow())
+                val json = DeviceReport.toJson(
+                    APP_NAME,
+                    APP_VERSION,
+                    deviceInfo(),
+                    bundle.created,
+                    bundle.pocketsr,
+                    runs,
+                    utcNow()
+                )
                 val dir = File(cacheDir, "reports")
                 dir.mkdirs()
                 val file = File(dir, "device_report_${Build.MODEL.replace(Regex("[^A-Za-z0-9_-]"), "_")}.json")
                 file.writeText(json)
                 reportFile = file
                 say("Report: ${runs.size} runs, ${runs.count { it.passed }} passed. Share it, then `pocketsr device-report FILE`.")
-                runOnUiThread { run.isEnabled = true; share.isEnabled = true }
+                runOnUiThread {
+                    run.isEnabled = true
+                    share.isEnabled = true
+                }
             } catch (e: Exception) {
                 say("Could not write the report: ${LiteRtModel.oneLine(e)}")
                 runOnUiThread { run.isEnabled = true }
@@ -146,8 +160,11 @@ class SelfCheckActivity : AppCompatActivity() {
                     feed(model, inF, in8)
                     model.invoke()
                     model.readOutput()
-                    val window = if (model.outputInt8) GoldenParity.windowOfInt8(model.int8Out, a.outputW, zp, img.window)
-                                 else GoldenParity.windowOfFloat(model.floatOut, a.outputW, img.window)
+                    val window = if (model.outputInt8) {
+                        GoldenParity.windowOfInt8(model.int8Out, a.outputW, zp, img.window)
+                    } else {
+                        GoldenParity.windowOfFloat(model.floatOut, a.outputW, img.window)
+                    }
                     val golden = Npy.read(BundleAssets.readBytes(assets, img.goldenFile)).values
                     goldens.add(Pair(img.name, GoldenParity.measure(window, golden, eightBit)))
                     if (firstInput == null) firstInput = index
@@ -179,25 +196,14 @@ class SelfCheckActivity : AppCompatActivity() {
                 threads = if (model.used == Accel.CPU) model.threads else null, fp16Arithmetic = fp16,
                 firstLoadMs = model.firstLoadMs, latency = LatencyStats.summarize(ms, WARMUP), peakMemoryMb = null,
                 thermalBefore = thermalBefore, thermalAfter = thermal(),
-                goldens = goldens, gateDb = gate, passed = passed, fallback = model.fallback, errors = errors,
+                goldens = goldens, gateDb = gate, passed = passed, fallback = model.fallback, errors = errors
             )
         }
     }
 
     /** The pixel rule (validate/TILING.md): float input v/255; int8-full input v-128. RGB, NHWC. */
-    private fun fill(argb: IntArray, f: FloatArray, q: ByteArray, int8: Boolean) {
-        for (i in argb.indices) {
-            val p = argb[i]
-            val r = (p shr 16) and 0xff
-            val g = (p shr 8) and 0xff
-            val b = p and 0xff
-            if (int8) {
-                q[3 * i] = (r - 128).toByte(); q[3 * i + 1] = (g - 128).toByte(); q[3 * i + 2] = (b - 128).toByte()
-            } else {
-                f[3 * i] = Pixels.u8ToFloat(r); f[3 * i + 1] = Pixels.u8ToFloat(g); f[3 * i + 2] = Pixels.u8ToFloat(b)
-            }
-        }
-    }
+    private fun fill(argb: IntArray, f: FloatArray, q: ByteArray, int8: Boolean) =
+        if (int8) Pixels.argbToInt8(argb, q) else Pixels.argbToFloat(argb, f)
 
     private fun feed(m: LiteRtModel, f: FloatArray, q: ByteArray) = if (m.inputInt8) m.writeInput(q) else m.writeInput(f)
 
@@ -217,7 +223,7 @@ class SelfCheckActivity : AppCompatActivity() {
         maker = Build.MANUFACTURER,
         model = Build.MODEL,
         osVersion = "Android ${Build.VERSION.RELEASE} (API ${Build.VERSION.SDK_INT})",
-        soc = if (Build.VERSION.SDK_INT >= 31) Build.SOC_MODEL else null,
+        soc = if (Build.VERSION.SDK_INT >= 31) Build.SOC_MODEL else null
     )
 
     private fun utcNow(): String {

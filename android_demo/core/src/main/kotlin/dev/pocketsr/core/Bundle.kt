@@ -65,6 +65,9 @@ data class BundleArtifact(
     val outputH: Int get() = inputH * scale
     val outputW: Int get() = inputW * scale
     val inputKind: InputKind get() = if (input.dtype == "int8") InputKind.INT8 else InputKind.FLOAT32
+
+    /** The output holds `int8-full` levels (`q - zeroPoint`), else float32 values. */
+    val outputKind: InputKind get() = if (output.dtype == "int8") InputKind.INT8 else InputKind.FLOAT32
     val label: String get() = "$title $precision ${inputH}x$inputW"
 
     /** The gate for the arithmetic used: float16 (GPU FP16, NPU) or float32 (CPU, GPU FP32). */

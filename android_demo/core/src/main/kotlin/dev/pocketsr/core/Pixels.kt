@@ -25,6 +25,28 @@ object Pixels {
     const val ROUND = 12582912f // 1.5 * 2^23
     const val ROUND_BITS = 0x4B400000 // its IEEE 754 bits
 
+    /** Decoded 8-bit pixels (`Bitmap.getPixels` ARGB ints) -> the float input, NHWC RGB `v / 255`; [dst] holds `3 * src.size`. */
+    fun argbToFloat(src: IntArray, dst: FloatArray) {
+        require(dst.size >= src.size * 3) { "input array has ${dst.size} values for ${src.size} pixels" }
+        for (i in src.indices) {
+            val p = src[i]
+            dst[3 * i] = toFloat[(p shr 16) and 0xFF]
+            dst[3 * i + 1] = toFloat[(p shr 8) and 0xFF]
+            dst[3 * i + 2] = toFloat[p and 0xFF]
+        }
+    }
+
+    /** The same for an `int8-full` input (convert/CONTRACT.md): bytes `v - 128`. */
+    fun argbToInt8(src: IntArray, dst: ByteArray) {
+        require(dst.size >= src.size * 3) { "input array has ${dst.size} values for ${src.size} pixels" }
+        for (i in src.indices) {
+            val p = src[i]
+            dst[3 * i] = (((p shr 16) and 0xFF) - 128).toByte()
+            dst[3 * i + 1] = (((p shr 8) and 0xFF) - 128).toByte()
+            dst[3 * i + 2] = ((p and 0xFF) - 128).toByte()
+        }
+    }
+
     /**
      * YUV 4:2:0 -> 8-bit RGB by BT.601 (TILING.md): [data] holds `height * width` Y bytes then
      * the chroma (NV21: V,U interleaved per chroma sample; I420: the U plane then the V plane),

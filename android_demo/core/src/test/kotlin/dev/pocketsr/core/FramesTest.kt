@@ -102,6 +102,22 @@ class FramesTest {
     }
 
     @Test
+    fun decodedPixelsFeedBothInputKinds() {
+        val img = randomImage(10)
+        val f = FloatArray(30)
+        val q = ByteArray(30)
+        Pixels.argbToFloat(img, f)
+        Pixels.argbToInt8(img, q)
+        for (i in img.indices) {
+            for (c in 0 until 3) {
+                val level = (img[i] shr (16 - 8 * c)) and 0xFF
+                assertEquals(level / 255f, f[3 * i + c], 0f)
+                assertEquals(level - 128, q[3 * i + c].toInt())
+            }
+        }
+    }
+
+    @Test
     fun outputPixelsFollowTheRoundingRule() {
         val dst = IntArray(2)
         OutputPixels.floatToArgb(floatArrayOf(-0.2f, 0.5f, 1.7f, 2.5f / 255f, 3.5f / 255f, Float.NaN), dst)
