@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Copies a pocketsr app bundle into the iOS app's sources:
 #   ios_demo/import_bundle.sh BUNDLE_DIR
-# BUNDLE_DIR is written by `pocketsr convert ... -t coreml --bundle BUNDLE_DIR` or `pocketsr bundle ... -o BUNDLE_DIR`.
+# BUNDLE_DIR is written by `pocketsr convert -t coreml ... --bundle BUNDLE_DIR` or `pocketsr bundle ... -o BUNDLE_DIR`.
 # Writes (replacing an earlier import):
 #   ImportedBundle/Models/*.mlpackage     build sources: Xcode compiles each into NAME.mlmodelc
 #   ImportedBundle/PocketSRBundle/        bundle.json, the Core ML manifests, the golden sets they use
