@@ -35,7 +35,7 @@ actor LiveEngine {
     private var session: AVCaptureSession?
     private var receiver: FrameReceiver?
     private var rotation: AVCaptureDevice.RotationCoordinator?
-    private var model: ModelHandle?
+    private var running: ModelHandle?
     private var inputPool: CVPixelBufferPool?
     private var outputPool: CVPixelBufferPool?
     private let ciContext = CIContext(options: [.cacheIntermediates: false])
@@ -57,14 +57,14 @@ actor LiveEngine {
     func start(model: BundledModel, choice: ComputeChoice) async {
         loadToken += 1
         let token = loadToken
-        model = nil
+        running = nil
         do {
             let loaded = try await ModelHandle.load(url: model.compiledURL, artifact: model.artifact, choice: choice)
             guard token == loadToken else { return }  // a newer start() won
             let a = loaded.artifact
             inputPool = try PixelIO.makePool(width: a.inputW, height: a.inputH)
             outputPool = try PixelIO.makePool(width: a.outputW, height: a.outputH)
-            model = loaded
+            running = loaded
             baseline = nil
             try configureSessionIfNeeded()
             if session?.isRunning == false { session?.startRunning() }
@@ -75,7 +75,7 @@ actor LiveEngine {
 
     func stop() {
         session?.stopRunning()
-        model = nil
+        running = nil
     }
 
     func setBackings(_ on: Bool) {
@@ -117,7 +117,7 @@ actor LiveEngine {
     /// Called on the capture queue (= this actor's executor) for every delivered frame.
     fileprivate func receive(_ sampleBuffer: CMSampleBuffer) {
         frameIndex += 1
-        guard !inFlight, let handle = model, let inputPool, let outputPool,
+        guard !inFlight, let handle = running, let inputPool, let outputPool,
             let camera = CMSampleBufferGetImageBuffer(sampleBuffer)
         else { return }
         let thermal = DeviceFacts.thermalName()
@@ -276,8 +276,13 @@ final class FrameReceiver: NSObject, AVCaptureVideoDataOutputSampleBufferDelegat
     func captureOutput(
         _ output: AVCaptureOutput, didOutput sampleBuffer: CMSampleBuffer, from connection: AVCaptureConnection
     ) {
+        // `nonisolated(unsafe)` is sound here: the closure below runs synchronously, on this thread, before this
+        // callback returns (assumeIsolated does not escape it), and `receive` keeps nothing of the sample buffer:
+        // it renders the frame into the engine's own pooled buffer. AVFoundation's ownership of the buffer (valid for
+        // the duration of the callback) is therefore respected; the checker cannot see that the hand-over is scoped.
+        nonisolated(unsafe) let frame = sampleBuffer
         engine.assumeIsolated { engine in
-            engine.receive(sampleBuffer)
+            engine.receive(frame)
         }
     }
 }
