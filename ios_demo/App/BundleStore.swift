@@ -1,5 +1,5 @@
 // The app's bundle state for SwiftUI: loading, refused (one line on screen) or ready.
-#if canImport(SwiftUI) && canImport(CoreML)
+#if canImport(Observation) && canImport(CoreML)
 import Foundation
 import Observation
 

@@ -1,41 +1,8 @@
 // Live mode screen: our x4 beside a bilinear x4 of the same input (split slider or toggle), with inference ms,
 // smoothed FPS, the compute units, the thermal state and (iOS 26+) Apple's own video super-resolution.
 #if canImport(SwiftUI) && canImport(AVFoundation) && canImport(UIKit)
-import AVFoundation
 import SwiftUI
-
-@MainActor
-@Observable
-final class LiveViewModel {
-    let engine = LiveEngine()
-    var latest = LiveUpdate()
-    var running = false
-    private var listener: Task<Void, Never>?
-
-    func listen() {
-        guard listener == nil else { return }
-        let updates = engine.updates
-        listener = Task { [weak self] in
-            for await update in updates {
-                self?.latest = update
-            }
-        }
-    }
-
-    func start(_ model: BundledModel, _ choice: ComputeChoice) async {
-        guard await AVCaptureDevice.requestAccess(for: .video) else {
-            latest.error = "camera access denied (Settings > Privacy > Camera)"
-            return
-        }
-        running = true
-        await engine.start(model: model, choice: choice)
-    }
-
-    func stop() async {
-        running = false
-        await engine.stop()
-    }
-}
+import UIKit
 
 struct LiveView: View {
     let loaded: LoadedBundle
