@@ -57,6 +57,8 @@ enum PhotoUpscaler {
         let target = CGSize(width: (size.width * factor).rounded(.down), height: (size.height * factor).rounded(.down))
         let format = UIGraphicsImageRendererFormat()
         format.scale = 1
+        // 8-bit sRGB, not the extended-range (16-bit) images that wide-colour iPhones would get by default.
+        format.preferredRange = .standard
         return UIGraphicsImageRenderer(size: target, format: format).image { _ in
             image.draw(in: CGRect(origin: .zero, size: target))
         }

@@ -116,8 +116,8 @@ enum PixelIO {
         return try rgba(of: image, exact: true)
     }
 
-    /// RGBA8 of a CGImage. `exact`: read the decoded bytes directly (8-bit RGB/RGBA/RGBX layouts only);
-    /// otherwise draw into an RGBA context in the image's own colour space (photo mode; any layout).
+    /// RGBA8 of a CGImage. `exact`: read the decoded bytes directly (8-bit RGB/RGBA/RGBX/BGRA layouts only);
+    /// otherwise draw into an sRGB RGBA8 context (photo mode; any layout and colour space).
     static func rgba(of image: CGImage, exact: Bool) throws -> ([UInt8], Int, Int) {
         let width = image.width
         let height = image.height
@@ -127,26 +127,36 @@ enum PixelIO {
             else { throw ModelError(description: "golden PNG is not 8 bits per channel") }
             let pixelBytes = image.bitsPerPixel / 8
             let alpha = image.alphaInfo
-            let littleEndian = image.byteOrderInfo == .order32Little
-            guard pixelBytes == 3 || pixelBytes == 4, !littleEndian else {
+            guard pixelBytes == 3 || pixelBytes == 4 else {
                 throw ModelError(description: "golden PNG decoded to an unexpected layout (\(image.bitsPerPixel) bpp)")
             }
+            // Byte offsets of R, G, B in memory. 32-bit little-endian words store their bytes reversed.
             let first = alpha == .first || alpha == .premultipliedFirst || alpha == .noneSkipFirst
-            let start = pixelBytes == 4 && first ? 1 : 0
+            let offsets: (Int, Int, Int)
+            if pixelBytes == 3 {
+                offsets = (0, 1, 2)
+            } else if image.byteOrderInfo == .order32Little {
+                offsets = first ? (2, 1, 0) : (3, 2, 1)
+            } else {
+                offsets = first ? (1, 2, 3) : (0, 1, 2)
+            }
             var out = [UInt8](repeating: 255, count: width * height * 4)
             for y in 0..<height {
                 for x in 0..<width {
-                    let s = y * image.bytesPerRow + x * pixelBytes + start
+                    let s = y * image.bytesPerRow + x * pixelBytes
                     let d = (y * width + x) * 4
-                    out[d] = base[s]
-                    out[d + 1] = base[s + 1]
-                    out[d + 2] = base[s + 2]
+                    out[d] = base[s + offsets.0]
+                    out[d + 1] = base[s + offsets.1]
+                    out[d + 2] = base[s + offsets.2]
                 }
             }
             return (out, width, height)
         }
         var out = [UInt8](repeating: 255, count: width * height * 4)
-        let space = image.colorSpace ?? CGColorSpace(name: CGColorSpace.sRGB)!
+        // Photo mode only: Core Graphics converts whatever the photo's colour space is (Display P3, extended) to sRGB.
+        guard let space = CGColorSpace(name: CGColorSpace.sRGB) else {
+            throw ModelError(description: "no sRGB colour space")
+        }
         let drawn = out.withUnsafeMutableBytes { raw -> Bool in
             guard
                 let context = CGContext(

@@ -11,8 +11,10 @@ public final class UIImage: Sendable {
     public func draw(in rect: CGRect) {}
 }
 public final class UIGraphicsImageRendererFormat {
+    public enum Range: Sendable { case unspecified, automatic, extended, standard }
     public init() {}
     public var scale: CGFloat = 1
+    public var preferredRange: Range = .automatic
 }
 public final class UIGraphicsImageRendererContext {}
 public final class UIGraphicsImageRenderer {
