@@ -108,7 +108,7 @@ struct LiveView: View {
                 Text(String(format: "%.1f fps", u.fps))
                 Text(u.units.title)
                 Text("thermal: \(u.thermal)")
-                    .foregroundStyle(u.thermal == "serious" || u.thermal == "critical" ? .red : .primary)
+                    .foregroundStyle(u.thermal == "serious" || u.thermal == "critical" ? Color.red : Color.primary)
             }
             .font(.caption.monospacedDigit())
             if let message = u.thermalMessage { Text(message).font(.caption).foregroundStyle(.orange) }
