@@ -169,7 +169,11 @@ actor LiveEngine {
             let end = DispatchTime.now().uptimeNanoseconds
             update.inferenceMs = Double(end - start) / 1e6
             update.fps = meter.tick(nanoseconds: end)
-            update.ours = displayImage(output)
+            update.ours = displayImage(output.buffer)
+            if hadBacking {
+                update.backings =
+                    output.usedBacking ? "output backings: used" : "output backings: Core ML allocated its own"
+            }
         } catch {
             if hadBacking {
                 // Some OS versions / units refuse a caller-provided output buffer: fall back for the rest of the run.

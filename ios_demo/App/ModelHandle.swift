@@ -21,6 +21,12 @@ struct ImageBytes: Sendable {
     let rgbOffsets: (Int, Int, Int)
 }
 
+/// The output of an image-I/O prediction: the buffer holding it and whether it is the caller's output backing.
+struct ImageOutput {
+    let buffer: CVPixelBuffer
+    let usedBacking: Bool
+}
+
 /// A loaded model, shared by the task that loaded it and the tasks that run it.
 ///
 /// `@unchecked Sendable` is sound here because every stored property is a `let` set in `init` and never mutated,
@@ -60,11 +66,17 @@ final class ModelHandle: @unchecked Sendable {
 
     // MARK: image I/O (8-bit RGB CVPixelBuffer in, 8-bit RGB image out)
 
-    /// Runs the image-I/O package on `input` (BGRA, the artifact's input size). With `backing`, Core ML is asked to
-    /// write into that pooled buffer (`MLPredictionOptions.outputBackings`); it returns whichever buffer holds the output.
+    /// Runs the image-I/O package on `input` (BGRA, the artifact's input size) and returns the output buffer.
+    func predictImage(_ input: sending CVPixelBuffer) async throws -> sending CVPixelBuffer {
+        try await predictImage(input, backing: nil).buffer
+    }
+
+    /// As above; with `backing`, Core ML is asked to write into that pooled buffer
+    /// (`MLPredictionOptions.outputBackings`). Core ML may allocate its own instead (documented: compare by identity),
+    /// so the result says which buffer holds the output and whether the backing was used.
     func predictImage(
         _ input: sending CVPixelBuffer, backing: sending CVPixelBuffer?
-    ) async throws -> sending CVPixelBuffer {
+    ) async throws -> sending ImageOutput {
         let provider = try MLDictionaryFeatureProvider(dictionary: [inputName: MLFeatureValue(pixelBuffer: input)])
         let options = MLPredictionOptions()
         if let backing {
@@ -74,13 +86,13 @@ final class ModelHandle: @unchecked Sendable {
         guard let output = result.featureValue(for: outputName)?.imageBufferValue else {
             throw ModelError(description: "output \(outputName) is not an image (is this a tensor-I/O package?)")
         }
-        return output
+        return ImageOutput(buffer: output, usedBacking: backing.map { $0 === output } ?? false)
     }
 
     /// Runs the model on one RGBA8 tile (photo mode) and returns the x`scale` tile as RGBA8, tightly packed.
     func upscaleTileRGBA(_ rgba: [UInt8]) async throws -> [UInt8] {
         let input = try PixelIO.makeBGRA(fromRGBA: rgba, width: artifact.inputW, height: artifact.inputH)
-        let output = try await predictImage(input, backing: nil)
+        let output = try await predictImage(input)
         let bytes = try PixelIO.readBytes(output)
         return PixelIO.packedRGBA(bytes)
     }
@@ -88,7 +100,7 @@ final class ModelHandle: @unchecked Sendable {
     /// Runs the model on an RGBA8 image of the input size and returns the raw 8-bit output (self-check).
     func predictImageBytes(rgba: [UInt8]) async throws -> ImageBytes {
         let input = try PixelIO.makeBGRA(fromRGBA: rgba, width: artifact.inputW, height: artifact.inputH)
-        let output = try await predictImage(input, backing: nil)
+        let output = try await predictImage(input)
         return try PixelIO.readBytes(output)
     }
 
