@@ -1,7 +1,8 @@
 // Live mode's camera pipeline. Everything non-Sendable (AVCaptureSession, CVPixelBuffers, pools, Core Image,
 // Apple's baseline scaler) is owned by the `LiveEngine` actor, whose executor *is* the capture queue: the
 // sample-buffer delegate runs on that queue and enters the actor synchronously with `assumeIsolated` (checked at
-// run time), so frames never cross an isolation boundary and nothing needs `@unchecked Sendable`.
+// run time), so frames never cross to another thread. The only escape is the scoped hand-over of the delegate's
+// CMSampleBuffer (`nonisolated(unsafe)`, explained at FrameReceiver); each frame's own buffers are `sending`.
 #if canImport(AVFoundation) && canImport(CoreML) && canImport(UIKit)
 import AVFoundation
 import CoreImage
