@@ -101,8 +101,8 @@ enum SelfCheckRunner {
         case .image:
             let out = try await handle.predictImageBytes(rgba: rgba)
             return try GoldenParity.windowOf8Bit(
-                bytes: out.bytes, bytesPerRow: out.bytesPerRow, bytesPerPixel: 4, rgbOffsets: out.rgbOffsets,
-                window: window)
+                bytes: out.bytes, width: handle.artifact.outputW, height: handle.artifact.outputH,
+                bytesPerRow: out.bytesPerRow, bytesPerPixel: 4, rgbOffsets: out.rgbOffsets, window: window)
         case .tensor:
             let values = try await handle.predictTensor(rgba: rgba)
             return try GoldenParity.windowOfNCHW(

@@ -48,7 +48,9 @@ public struct BundleArtifact: Equatable, Sendable {
     public var label: String { "\(title) \(precision) \(inputH)x\(inputW)" }
 
     /// The gate for the arithmetic used: float16 (Neural Engine, GPU, `.all`) or float32 (`.cpuOnly`).
-    public func gate(fp16Arithmetic: Bool) -> Double { fp16Arithmetic ? gate.minParityPsnrDbFp16 : gate.minParityPsnrDb }
+    public func gate(fp16Arithmetic: Bool) -> Double {
+        fp16Arithmetic ? gate.minParityPsnrDbFp16 : gate.minParityPsnrDb
+    }
 }
 
 /// A parsed bundle.json (validate/schemas/bundle.schema.json, version ``PocketBundle/schemaVersion``).
@@ -72,44 +74,60 @@ public struct PocketBundle: Sendable {
         do { any = try JSONSerialization.jsonObject(with: data) } catch {
             throw BundleError(description: "bundle.json is not JSON")
         }
-        guard let root = any as? [String: Any] else { throw BundleError(description: "bundle.json is not a JSON object") }
+        guard let root = any as? [String: Any] else {
+            throw BundleError(description: "bundle.json is not a JSON object")
+        }
         let o = Node(root, "bundle.json")
         guard try o.string("bundle") == "pocketsr app bundle" else {
             throw BundleError(description: "bundle.json: not a pocketsr app bundle")
         }
         let version = try o.int("schema_version")
         guard version == schemaVersion else {
-            throw BundleError(description: "bundle.json schema_version \(version): this app reads version \(schemaVersion) (update the app or re-bundle)")
+            throw BundleError(
+                description:
+                    "bundle.json schema_version \(version): this app reads version \(schemaVersion) (update the app or re-bundle)"
+            )
         }
         var sets: [String: GoldenSet] = [:]
         for (key, value) in try o.object("golden_sets").dict {
-            guard let d = value as? [String: Any] else { throw BundleError(description: "golden_sets.\(key) is not an object") }
+            guard let d = value as? [String: Any] else {
+                throw BundleError(description: "golden_sets.\(key) is not an object")
+            }
             sets[key] = try goldenSet(key, Node(d, "golden_sets.\(key)"))
         }
         let list = try o.list("artifacts")
         guard !list.isEmpty else { throw BundleError(description: "bundle.json has no artifacts") }
         let artifacts = try list.enumerated().map { i, e -> BundleArtifact in
-            guard let d = e as? [String: Any] else { throw BundleError(description: "artifacts[\(i)] is not an object") }
+            guard let d = e as? [String: Any] else {
+                throw BundleError(description: "artifacts[\(i)] is not an object")
+            }
             return try artifact(Node(d, "artifacts[\(i)]"), sets)
         }
-        return PocketBundle(schemaVersion: version, created: try o.string("created"), pocketsr: try o.string("pocketsr"),
-                            artifacts: artifacts, goldenSets: sets)
+        return PocketBundle(
+            schemaVersion: version, created: try o.string("created"), pocketsr: try o.string("pocketsr"),
+            artifacts: artifacts, goldenSets: sets)
     }
 
     private static func tensor(_ o: Node) throws -> TensorSpec {
-        TensorSpec(name: try o.string("name"), shape: try o.ints("shape"), layout: o.optionalString("layout"),
-                   dtype: try o.string("dtype"), scale: o.optionalDouble("scale"), zeroPoint: o.optionalInt("zero_point"),
-                   values: o.optionalString("values"))
+        TensorSpec(
+            name: try o.string("name"), shape: try o.ints("shape"), layout: o.optionalString("layout"),
+            dtype: try o.string("dtype"), scale: o.optionalDouble("scale"), zeroPoint: o.optionalInt("zero_point"),
+            values: o.optionalString("values"))
     }
 
     private static func artifact(_ raw: Node, _ sets: [String: GoldenSet]) throws -> BundleArtifact {
         let file = try raw.string("file")
         let o = Node(raw.dict, "\(raw.at) (\(file))")
-        let tiling = try o.object("tiling"), gate = try o.object("gate")
+        let tiling = try o.object("tiling")
+        let gate = try o.object("gate")
         let tile = try tiling.ints("tile")
         guard tile.count == 2 else { throw BundleError(description: "\(o.at).tiling: tile is not [h, w]") }
-        guard let exact = tiling.dict["exact"] as? Bool else { throw BundleError(description: "\(o.at).tiling: missing 'exact'") }
-        guard let io = ModelIO(rawValue: try o.string("io")) else { throw BundleError(description: "\(o.at): io is not image or tensor") }
+        guard let exact = tiling.dict["exact"] as? Bool else {
+            throw BundleError(description: "\(o.at).tiling: missing 'exact'")
+        }
+        guard let io = ModelIO(rawValue: try o.string("io")) else {
+            throw BundleError(description: "\(o.at): io is not image or tensor")
+        }
         let model = try o.string("model")
         let a = BundleArtifact(
             file: file, sha256: try o.string("sha256"), model: model,
@@ -119,19 +137,23 @@ public struct PocketBundle: Sendable {
             input: try tensor(try o.object("input")), output: try tensor(try o.object("output")), io: io,
             tileH: tile[0], tileW: tile[1], radius: tiling.optionalInt("radius"),
             defaultOverlap: try tiling.int("default_overlap"), exactTiling: exact,
-            gate: Gate(minParityPsnrDb: try gate.double("min_parity_psnr_db"),
-                       minParityPsnrDbFp16: try gate.double("min_parity_psnr_db_fp16"),
-                       reportOnly: gate.dict["report_only"] as? Bool ?? false),
+            gate: Gate(
+                minParityPsnrDb: try gate.double("min_parity_psnr_db"),
+                minParityPsnrDbFp16: try gate.double("min_parity_psnr_db_fp16"),
+                reportOnly: gate.dict["report_only"] as? Bool ?? false),
             goldenSet: try o.string("golden_set"))
         guard a.sha256.count == 64 else { throw BundleError(description: "\(o.at): sha256 is not 64 hex digits") }
-        guard sets[a.goldenSet] != nil else { throw BundleError(description: "\(o.at): golden set '\(a.goldenSet)' is not in golden_sets") }
+        guard sets[a.goldenSet] != nil else {
+            throw BundleError(description: "\(o.at): golden set '\(a.goldenSet)' is not in golden_sets")
+        }
         if a.target == "coreml" { try checkCoreML(a, o.at) }
         return a
     }
 
     /// What the iOS app feeds (convert/CONTRACT.md): image I/O (uint8 RGB images) or NCHW float32 MultiArrays.
     private static func checkCoreML(_ a: BundleArtifact, _ at: String) throws {
-        let i = a.input, o = a.output
+        let i = a.input
+        let o = a.output
         guard i.shape.count == 4, i.shape[0] == 1, i.shape[1] == 3 else {
             throw BundleError(description: "\(at): input \(i.shape) is not (1, 3, h, w) RGB")
         }
@@ -141,18 +163,21 @@ public struct PocketBundle: Sendable {
         switch a.io {
         case .image:
             guard i.dtype == "uint8", o.dtype == "uint8", o.values == "8bit" else {
-                throw BundleError(description: "\(at): image I/O needs uint8 images, got dtype \(i.dtype) -> \(o.dtype)")
+                throw BundleError(
+                    description: "\(at): image I/O needs uint8 images, got dtype \(i.dtype) -> \(o.dtype)")
             }
         case .tensor:
             guard i.dtype == "float32", o.dtype == "float32", i.layout == "NCHW" else {
-                throw BundleError(description: "\(at): tensor I/O needs float32 NCHW, got dtype \(i.dtype) -> \(o.dtype)")
+                throw BundleError(
+                    description: "\(at): tensor I/O needs float32 NCHW, got dtype \(i.dtype) -> \(o.dtype)")
             }
         }
         guard a.tileH == i.shape[2], a.tileW == i.shape[3] else {
             throw BundleError(description: "\(at): tiling.tile \(a.tileH)x\(a.tileW) is not the input size")
         }
         guard a.defaultOverlap >= 0, 2 * a.defaultOverlap < min(a.tileH, a.tileW) else {
-            throw BundleError(description: "\(at): default overlap \(a.defaultOverlap) does not fit a \(a.tileH)x\(a.tileW) tile")
+            throw BundleError(
+                description: "\(at): default overlap \(a.defaultOverlap) does not fit a \(a.tileH)x\(a.tileW) tile")
         }
     }
 
@@ -160,7 +185,9 @@ public struct PocketBundle: Sendable {
         let size = try o.ints("input_size")
         guard size.count == 2 else { throw BundleError(description: "\(o.at): input_size is not [h, w]") }
         let images = try o.list("images").enumerated().map { i, e -> GoldenImage in
-            guard let d = e as? [String: Any] else { throw BundleError(description: "\(o.at).images[\(i)] is not an object") }
+            guard let d = e as? [String: Any] else {
+                throw BundleError(description: "\(o.at).images[\(i)] is not an object")
+            }
             let im = Node(d, "\(o.at).images[\(i)]")
             let golden = try im.object("golden")
             let dtype = try golden.string("dtype")
@@ -169,13 +196,15 @@ public struct PocketBundle: Sendable {
             }
             let window = try im.ints("window")
             guard window.count == 4 else { throw BundleError(description: "\(im.at): window is not [y, x, h, w]") }
-            return GoldenImage(name: try im.string("name"), inputFile: try im.object("input").string("file"),
-                               goldenFile: try golden.string("file"), goldenDtype: dtype,
-                               goldenShape: try golden.ints("shape"), window: window)
+            return GoldenImage(
+                name: try im.string("name"), inputFile: try im.object("input").string("file"),
+                goldenFile: try golden.string("file"), goldenDtype: dtype,
+                goldenShape: try golden.ints("shape"), window: window)
         }
         guard !images.isEmpty else { throw BundleError(description: "\(o.at) has no images") }
-        return GoldenSet(key: key, model: try o.string("model"), inputH: size[0], inputW: size[1],
-                         scale: try o.int("scale"), images: images)
+        return GoldenSet(
+            key: key, model: try o.string("model"), inputH: size[0], inputW: size[1],
+            scale: try o.int("scale"), images: images)
     }
 }
 
@@ -183,14 +212,19 @@ public struct PocketBundle: Sendable {
 private struct Node {
     let dict: [String: Any]
     let at: String
-    init(_ dict: [String: Any], _ at: String) { self.dict = dict; self.at = at }
+    init(_ dict: [String: Any], _ at: String) {
+        self.dict = dict
+        self.at = at
+    }
 
     func field(_ k: String) throws -> Any {
         guard let v = dict[k], !(v is NSNull) else { throw BundleError(description: "\(at): missing '\(k)'") }
         return v
     }
     func object(_ k: String) throws -> Node {
-        guard let d = try field(k) as? [String: Any] else { throw BundleError(description: "\(at).\(k) is not an object") }
+        guard let d = try field(k) as? [String: Any] else {
+            throw BundleError(description: "\(at).\(k) is not an object")
+        }
         return Node(d, "\(at).\(k)")
     }
     func list(_ k: String) throws -> [Any] {

@@ -10,7 +10,11 @@ public struct ParityFigures: Equatable, Sendable {
     public let changed8bit: Double
 
     public init(psnrDb: Double?, identical: Bool, nan: Bool, maxAbs: Double?, changed8bit: Double) {
-        self.psnrDb = psnrDb; self.identical = identical; self.nan = nan; self.maxAbs = maxAbs; self.changed8bit = changed8bit
+        self.psnrDb = psnrDb
+        self.identical = identical
+        self.nan = nan
+        self.maxAbs = maxAbs
+        self.changed8bit = changed8bit
     }
 }
 
@@ -31,11 +35,18 @@ public enum GoldenParity {
         guard output.count == golden.count, !output.isEmpty else {
             throw ParityError(description: "output window has \(output.count) values, golden \(golden.count)")
         }
-        var changed = 0, sum = 0.0, maxAbs = 0.0, nan = false
+        var changed = 0
+        var sum = 0.0
+        var maxAbs = 0.0
+        var nan = false
         for i in output.indices {
             let ref = eightBit ? Double(u8(golden[i])) / 255 : golden[i]
             let o = output[i]
-            if o.isNaN { nan = true; changed += 1; continue }
+            if o.isNaN {
+                nan = true
+                changed += 1
+                continue
+            }
             if u8(o) != u8(ref) { changed += 1 }
             let d = o - ref
             sum += d * d
@@ -44,8 +55,9 @@ public enum GoldenParity {
         let frac = Double(changed) / Double(output.count)
         if nan { return ParityFigures(psnrDb: nil, identical: false, nan: true, maxAbs: nil, changed8bit: frac) }
         let mse = sum / Double(output.count)
-        return ParityFigures(psnrDb: mse == 0 ? nil : 10 * log10(1 / mse), identical: mse == 0, nan: false,
-                             maxAbs: maxAbs, changed8bit: frac)
+        return ParityFigures(
+            psnrDb: mse == 0 ? nil : 10 * log10(1 / mse), identical: mse == 0, nan: false,
+            maxAbs: maxAbs, changed8bit: frac)
     }
 
     /// Section 4: every image identical or at least `floorDb`, none with NaN.
@@ -66,13 +78,20 @@ public enum GoldenParity {
     /// `bytesPerRow` may exceed the width; `rgbOffsets` the byte offsets of R, G, B in a pixel,
     /// e.g. (2, 1, 0) for 32BGRA) as levels / 255, HWC RGB.
     /// - Throws: ``ParityError`` when the window does not fit.
-    public static func windowOf8Bit(bytes: [UInt8], width: Int, height: Int, bytesPerRow: Int, bytesPerPixel: Int,
-                                    rgbOffsets: (Int, Int, Int), window: [Int]) throws -> [Double] {
-        guard bytesPerPixel >= 3, bytesPerRow >= width * bytesPerPixel, bytes.count >= (height - 1) * bytesPerRow + width * bytesPerPixel else {
-            throw ParityError(description: "\(bytes.count) bytes do not hold a \(width)x\(height) image of \(bytesPerRow) bytes per row")
+    public static func windowOf8Bit(
+        bytes: [UInt8], width: Int, height: Int, bytesPerRow: Int, bytesPerPixel: Int,
+        rgbOffsets: (Int, Int, Int), window: [Int]
+    ) throws -> [Double] {
+        guard bytesPerPixel >= 3, bytesPerRow >= width * bytesPerPixel,
+            bytes.count >= (height - 1) * bytesPerRow + width * bytesPerPixel
+        else {
+            throw ParityError(
+                description:
+                    "\(bytes.count) bytes do not hold a \(width)x\(height) image of \(bytesPerRow) bytes per row")
         }
         let (y0, x0, h, w) = try check(window, height: height, width: width)
-        var r = [Double](); r.reserveCapacity(h * w * 3)
+        var r = [Double]()
+        r.reserveCapacity(h * w * 3)
         for y in y0..<(y0 + h) {
             for x in x0..<(x0 + w) {
                 let p = y * bytesPerRow + x * bytesPerPixel
@@ -91,7 +110,8 @@ public enum GoldenParity {
             throw ParityError(description: "\(values.count) values are not (1, 3, \(height), \(width))")
         }
         let (y0, x0, h, w) = try check(window, height: height, width: width)
-        var r = [Double](); r.reserveCapacity(h * w * 3)
+        var r = [Double]()
+        r.reserveCapacity(h * w * 3)
         let plane = height * width
         for y in y0..<(y0 + h) {
             for x in x0..<(x0 + w) {
@@ -118,15 +138,20 @@ public enum Npy {
             throw ParityError(description: "not a .npy file")
         }
         let major = b[6]
-        let headerLen: Int, start: Int
+        let headerLen: Int
+        let start: Int
         switch major {
-        case 1: headerLen = Int(b[8]) | Int(b[9]) << 8; start = 10
+        case 1:
+            headerLen = Int(b[8]) | Int(b[9]) << 8
+            start = 10
         case 2, 3:
             guard b.count >= 12 else { throw ParityError(description: "truncated .npy header") }
-            headerLen = Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24; start = 12
+            headerLen = Int(b[8]) | Int(b[9]) << 8 | Int(b[10]) << 16 | Int(b[11]) << 24
+            start = 12
         default: throw ParityError(description: ".npy format version \(major) is not supported")
         }
-        guard b.count >= start + headerLen, let header = String(bytes: b[start..<(start + headerLen)], encoding: .ascii) else {
+        guard b.count >= start + headerLen, let header = String(bytes: b[start..<(start + headerLen)], encoding: .ascii)
+        else {
             throw ParityError(description: "truncated .npy header")
         }
         func value(_ key: String) -> String? {
@@ -135,13 +160,19 @@ public enum Npy {
         }
         guard let descr = value("descr") else { throw ParityError(description: ".npy header without descr") }
         let size: Int
-        if descr.hasPrefix("'<f4'") { size = 4 } else if descr.hasPrefix("'<f2'") { size = 2 } else {
+        if descr.hasPrefix("'<f4'") {
+            size = 4
+        } else if descr.hasPrefix("'<f2'") {
+            size = 2
+        } else {
             throw ParityError(description: ".npy dtype \(descr.prefix(6)) is not <f4 or <f2")
         }
         guard let order = value("fortran_order"), order.hasPrefix("False") else {
             throw ParityError(description: ".npy in Fortran order is not supported")
         }
-        guard let shapeText = value("shape"), let open = shapeText.firstIndex(of: "("), let close = shapeText.firstIndex(of: ")") else {
+        guard let shapeText = value("shape"), let open = shapeText.firstIndex(of: "("),
+            let close = shapeText.firstIndex(of: ")")
+        else {
             throw ParityError(description: ".npy header without shape")
         }
         let shape = shapeText[shapeText.index(after: open)..<close].split(separator: ",")
@@ -149,7 +180,8 @@ public enum Npy {
         let count = shape.reduce(1, *)
         let body = start + headerLen
         guard b.count == body + count * size else {
-            throw ParityError(description: ".npy data has \(b.count - body) bytes, shape \(shape) needs \(count * size)")
+            throw ParityError(
+                description: ".npy data has \(b.count - body) bytes, shape \(shape) needs \(count * size)")
         }
         var values = [Double](repeating: 0, count: count)
         for i in 0..<count {
@@ -167,7 +199,8 @@ public enum Npy {
     /// IEEE 754 binary16 -> Double, exactly (subnormals, infinities, NaN).
     public static func halfToDouble(_ h: UInt16) -> Double {
         let sign: Double = h & 0x8000 != 0 ? -1 : 1
-        let exp = Int((h >> 10) & 0x1F), frac = Double(h & 0x3FF)
+        let exp = Int((h >> 10) & 0x1F)
+        let frac = Double(h & 0x3FF)
         switch exp {
         case 0: return sign * frac * pow(2, -24)
         case 31: return frac == 0 ? sign * .infinity : .nan

@@ -17,21 +17,29 @@ public enum Pixels {
     /// `ceil(H/2) x ceil(W/2)` samples; `fullRange` false: Y 16...235, chroma 16...240.
     /// Returns `height * width * 3` bytes, row-major RGB; computed in Double, rounded half to even.
     /// - Throws: ``TilingError`` when `data` is too short.
-    public static func yuv420ToRGB(height: Int, width: Int, data: [UInt8], nv21: Bool, fullRange: Bool) throws -> [UInt8] {
-        let ch = (height + 1) / 2, cw = (width + 1) / 2, ySize = height * width
+    public static func yuv420ToRGB(
+        height: Int, width: Int, data: [UInt8], nv21: Bool, fullRange: Bool
+    ) throws -> [UInt8] {
+        let ch = (height + 1) / 2
+        let cw = (width + 1) / 2
+        let ySize = height * width
         guard height >= 1, width >= 1, data.count >= ySize + 2 * ch * cw else {
-            throw TilingError(description: "YUV data has \(data.count) bytes, needs \(ySize + 2 * ch * cw) for \(height)x\(width)")
+            throw TilingError(
+                description: "YUV data has \(data.count) bytes, needs \(ySize + 2 * ch * cw) for \(height)x\(width)")
         }
         var out = [UInt8](repeating: 0, count: ySize * 3)
         func level(_ v: Double) -> UInt8 { UInt8(min(max(v.rounded(.toNearestOrEven), 0), 255)) }
         for y in 0..<height {
             for x in 0..<width {
                 let c = (y / 2) * cw + x / 2
-                let u: Double, v: Double
+                let u: Double
+                let v: Double
                 if nv21 {
-                    v = Double(data[ySize + 2 * c]); u = Double(data[ySize + 2 * c + 1])
+                    v = Double(data[ySize + 2 * c])
+                    u = Double(data[ySize + 2 * c + 1])
                 } else {
-                    u = Double(data[ySize + c]); v = Double(data[ySize + ch * cw + c])
+                    u = Double(data[ySize + c])
+                    v = Double(data[ySize + ch * cw + c])
                 }
                 let yy = Double(data[y * width + x])
                 let l = fullRange ? yy : (yy - 16) * 255 / 219
@@ -51,7 +59,12 @@ public enum Pixels {
 public struct CropRect: Equatable, Sendable {
     public let x: Double, y: Double, width: Double, height: Double
 
-    public init(x: Double, y: Double, width: Double, height: Double) { self.x = x; self.y = y; self.width = width; self.height = height }
+    public init(x: Double, y: Double, width: Double, height: Double) {
+        self.x = x
+        self.y = y
+        self.width = width
+        self.height = height
+    }
 }
 
 /// Live mode's geometry: which part of a camera frame becomes the model input. The pixels are
@@ -61,8 +74,10 @@ public enum FrameGeometry {
     /// The centre crop, with the input's aspect ratio, of the frame turned upright by
     /// `rotationDegrees` (clockwise; 90 and 270 swap width and height).
     /// - Throws: ``TilingError`` for sizes < 1 or a rotation other than 0, 90, 180, 270.
-    public static func centreCrop(frameWidth: Int, frameHeight: Int, rotationDegrees: Int,
-                                  inputH: Int, inputW: Int) throws -> CropRect {
+    public static func centreCrop(
+        frameWidth: Int, frameHeight: Int, rotationDegrees: Int,
+        inputH: Int, inputW: Int
+    ) throws -> CropRect {
         guard frameWidth >= 1, frameHeight >= 1, inputH >= 1, inputW >= 1 else {
             throw TilingError(description: "bad sizes: frame \(frameWidth)x\(frameHeight), input \(inputW)x\(inputH)")
         }
@@ -70,7 +85,8 @@ public enum FrameGeometry {
             throw TilingError(description: "rotation \(rotationDegrees) is not 0, 90, 180 or 270")
         }
         let swap = rotationDegrees == 90 || rotationDegrees == 270
-        let uw = Double(swap ? frameHeight : frameWidth), uh = Double(swap ? frameWidth : frameHeight)
+        let uw = Double(swap ? frameHeight : frameWidth)
+        let uh = Double(swap ? frameWidth : frameHeight)
         if uw * Double(inputH) > uh * Double(inputW) {
             let w = uh * Double(inputW) / Double(inputH)
             return CropRect(x: (uw - w) / 2, y: 0, width: w, height: uh)

@@ -35,7 +35,12 @@ public struct LatencyMs: Equatable, Sendable {
     public let median: Double, min: Double, max: Double, p90: Double
 
     public init(runs: Int, warmup: Int, median: Double, min: Double, max: Double, p90: Double) {
-        self.runs = runs; self.warmup = warmup; self.median = median; self.min = min; self.max = max; self.p90 = p90
+        self.runs = runs
+        self.warmup = warmup
+        self.median = median
+        self.min = min
+        self.max = max
+        self.p90 = p90
     }
 }
 
@@ -47,7 +52,8 @@ public enum LatencyStats {
         guard warmup >= 0, ms.count > warmup else {
             throw ParityError(description: "\(ms.count) runs with \(warmup) warm-up: nothing timed")
         }
-        let t = ms.dropFirst(warmup).sorted(), n = t.count
+        let t = ms.dropFirst(warmup).sorted()
+        let n = t.count
         let median = n % 2 == 1 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2
         let p90 = t[Swift.max(0, Int((0.9 * Double(n)).rounded(.up)) - 1)]
         return LatencyMs(runs: n, warmup: warmup, median: median, min: t.first!, max: t.last!, p90: p90)
@@ -60,7 +66,10 @@ public struct ThermalAdvice: Equatable, Sendable {
     public let frameStride: Int
     public let message: String?
 
-    public init(frameStride: Int, message: String?) { self.frameStride = frameStride; self.message = message }
+    public init(frameStride: Int, message: String?) {
+        self.frameStride = frameStride
+        self.message = message
+    }
 }
 
 /// Sustained real-time super-resolution heats a phone; live mode follows

@@ -48,7 +48,9 @@ public enum Tiling {
     /// `overlap` context pixels on inner sides and output `scale`.
     /// - Throws: ``TilingError`` for sizes < 1, a negative overlap, or `tile <= 2 * overlap` on
     ///   an axis that needs more than one tile.
-    public static func plan(imageH: Int, imageW: Int, tileH: Int, tileW: Int, overlap: Int, scale: Int) throws -> TilePlan {
+    public static func plan(
+        imageH: Int, imageW: Int, tileH: Int, tileW: Int, overlap: Int, scale: Int
+    ) throws -> TilePlan {
         guard scale >= 1 else { throw TilingError(description: "bad scale \(scale)") }
         let ys = try axis(imageH, tile: tileH, overlap: overlap)
         let xs = try axis(imageW, tile: tileW, overlap: overlap)
@@ -58,13 +60,15 @@ public enum Tiling {
                 tiles.append(Tile(y0: y.0, y1: y.1, x0: x.0, x1: x.1, ownY0: y.2, ownY1: y.3, ownX0: x.2, ownX1: x.3))
             }
         }
-        return TilePlan(imageH: imageH, imageW: imageW, tileH: tileH, tileW: tileW, overlap: overlap, scale: scale,
-                        canvasH: max(imageH, tileH), canvasW: max(imageW, tileW), tiles: tiles)
+        return TilePlan(
+            imageH: imageH, imageW: imageW, tileH: tileH, tileW: tileW, overlap: overlap, scale: scale,
+            canvasH: max(imageH, tileH), canvasW: max(imageW, tileW), tiles: tiles)
     }
 
     /// Index of the tile whose output holds HR pixel (`hrY`, `hrX`); -1 outside the image.
     public static func owner(_ plan: TilePlan, hrY: Int, hrX: Int) -> Int {
-        let y = hrY / plan.scale, x = hrX / plan.scale
+        let y = hrY / plan.scale
+        let x = hrX / plan.scale
         return plan.tiles.firstIndex { y >= $0.ownY0 && y < $0.ownY1 && x >= $0.ownX0 && x < $0.ownX1 } ?? -1
     }
 }
@@ -87,10 +91,14 @@ public struct TiledUpscaler: Sendable {
     ///   - progress: (tiles done, total) after each tile.
     /// - Returns: false when the task was cancelled (destination partly written).
     /// - Throws: ``TilingError`` for arrays of the wrong size; whatever `runTile` throws.
-    public func upscale(source: [UInt8], destination: inout [UInt8],
-                        runTile: ([UInt8]) async throws -> [UInt8],
-                        progress: (Int, Int) -> Void = { _, _ in }) async throws -> Bool {
-        let h = plan.imageH, w = plan.imageW, s = plan.scale
+    public func upscale(
+        source: [UInt8], destination: inout [UInt8],
+        runTile: ([UInt8]) async throws -> [UInt8],
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) async throws -> Bool {
+        let h = plan.imageH
+        let w = plan.imageW
+        let s = plan.scale
         guard source.count == h * w * 4 else {
             throw TilingError(description: "source has \(source.count) bytes, the plan \(h)x\(w) RGBA")
         }
@@ -115,7 +123,8 @@ public struct TiledUpscaler: Sendable {
             }
             let output = try await runTile(input)
             guard output.count == plan.tileH * s * outW * 4 else {
-                throw TilingError(description: "tile output has \(output.count) bytes, needs \(plan.tileH * s)x\(outW) RGBA")
+                throw TilingError(
+                    description: "tile output has \(output.count) bytes, needs \(plan.tileH * s)x\(outW) RGBA")
             }
             for hy in (t.ownY0 * s)..<(t.ownY1 * s) {
                 let o = ((hy - t.y0 * s) * outW + (t.ownX0 - t.x0) * s) * 4

@@ -17,7 +17,7 @@ import Testing
                 #expect(a.gate(fp16Arithmetic: true) <= a.gate(fp16Arithmetic: false))
                 #expect(a.io == .image)
             }
-            #expect(b.artifacts.count == 3) // the TFLite entries are read too (the Android app runs them)
+            #expect(b.artifacts.count == 3)  // the TFLite entries are read too (the Android app runs them)
         }
     }
 
@@ -26,12 +26,14 @@ import Testing
         #expect(cases.count >= 8)
         for c in cases {
             let name = c["name"] as! String
-            guard (c["apps"] as! [String]).contains("ios") else { continue } // a TFLite rule: the Android app's
+            guard (c["apps"] as! [String]).contains("ios") else { continue }  // a TFLite rule: the Android app's
             do {
                 _ = try PocketBundle.parse(data(c["bundle"]!))
                 Issue.record("\(name): accepted")
             } catch let e as BundleError {
-                #expect(e.description.lowercased().contains((c["error_contains"] as! String).lowercased()), "\(name): '\(e)'")
+                #expect(
+                    e.description.lowercased().contains((c["error_contains"] as! String).lowercased()),
+                    "\(name): '\(e)'")
                 #expect(!(e.description.contains("\n")))
             }
         }
@@ -47,7 +49,9 @@ import Testing
         #expect(m.tick(nanoseconds: 0) == 0)
         #expect(abs((m.tick(nanoseconds: 10_000_000)) - (100)) <= 1e-9)
         #expect(abs((m.tick(nanoseconds: 30_000_000)) - (1e9 / 15_000_000)) <= 1e-9)
-        #expect(try LatencyStats.summarize([100, 5, 3, 4, 9, 1], warmup: 1) == LatencyMs(runs: 5, warmup: 1, median: 4, min: 1, max: 9, p90: 9))
+        #expect(
+            try LatencyStats.summarize([100, 5, 3, 4, 9, 1], warmup: 1)
+                == LatencyMs(runs: 5, warmup: 1, median: 4, min: 1, max: 9, p90: 9))
         #expect(throws: (any Error).self) { try LatencyStats.summarize([1], warmup: 1) }
         #expect(ThermalPolicy.advice(for: "nominal").frameStride == 1)
         #expect(ThermalPolicy.advice(for: "serious").frameStride == 2)
@@ -55,28 +59,36 @@ import Testing
         #expect(ThermalPolicy.advice(for: "critical").message != nil)
     }
 
-    private func record(_ requested: String, sha: String = String(repeating: "0123456789abcdef", count: 4)) throws -> RunRecord {
+    private func record(
+        _ requested: String, sha: String = String(repeating: "0123456789abcdef", count: 4)
+    ) throws -> RunRecord {
         let golden = (0..<12).map { Double($0) / 12 }
         let out = golden.enumerated().map { $1 + ($0 % 3 == 0 ? 1e-4 : 0) }
         let figures = try GoldenParity.measure(output: out, golden: golden, eightBit: false)
         let identical = try GoldenParity.measure(output: golden, golden: golden, eightBit: false)
-        return RunRecord(artifactFile: "lkdn-s_x4_48x64_fp16.mlpackage", sha256: sha, runtimeVersion: "iOS 18.2",
-                         requested: requested, used: requested == "cpuOnly" ? "cpu 64 ops" : "neuralEngine 61 / cpu 3 ops",
-                         fp16Arithmetic: requested != "cpuOnly",
-                         computePlan: requested == "cpuOnly" ? nil : ComputePlanCounts(neuralEngine: 61, gpu: 0, cpu: 3),
-                         firstLoadMs: 812, latency: try LatencyStats.summarize([30, 20, 21, 22], warmup: 1), peakMemoryMb: nil,
-                         thermalBefore: "nominal", thermalAfter: "fair",
-                         goldens: [NamedFigures(name: "astronaut-0", figures: figures), NamedFigures(name: "chelsea-0", figures: identical)],
-                         gateDb: 60, passed: GoldenParity.passes([figures, identical], floorDb: 60), fallback: nil, errors: [])
+        return RunRecord(
+            artifactFile: "lkdn-s_x4_48x64_fp16.mlpackage", sha256: sha, runtimeVersion: "iOS 18.2",
+            requested: requested, used: requested == "cpuOnly" ? "cpu 64 ops" : "neuralEngine 61 / cpu 3 ops",
+            fp16Arithmetic: requested != "cpuOnly",
+            computePlan: requested == "cpuOnly" ? nil : ComputePlanCounts(neuralEngine: 61, gpu: 0, cpu: 3),
+            firstLoadMs: 812, latency: try LatencyStats.summarize([30, 20, 21, 22], warmup: 1), peakMemoryMb: nil,
+            thermalBefore: "nominal", thermalAfter: "fair",
+            goldens: [
+                NamedFigures(name: "astronaut-0", figures: figures),
+                NamedFigures(name: "chelsea-0", figures: identical),
+            ],
+            gateDb: 60, passed: GoldenParity.passes([figures, identical], floorDb: 60), fallback: nil, errors: [])
     }
 
     /// Written where POCKETSR_DEVICE_REPORT_OUT says, so ios_demo/check validates it with the Python schema validator.
     @Test func reportIsWrittenWithEveryRequiredField() throws {
-        let data = try DeviceReport.json(appName: "pocketsr demo (swift test)", appVersion: "0.1.0-test",
-                                         device: DeviceInfo(maker: "Linux", model: "swift test (not a measurement)",
-                                                            osVersion: "iOS 18.2", soc: nil),
-                                         bundleCreated: "2026-12-04T07:12:43+00:00", bundlePocketsr: "0.1.0",
-                                         runs: [try record("cpuOnly"), try record("all")], createdUTC: "2026-12-04T08:00:00Z")
+        let data = try DeviceReport.json(
+            appName: "pocketsr demo (swift test)", appVersion: "0.1.0-test",
+            device: DeviceInfo(
+                maker: "Linux", model: "swift test (not a measurement)",
+                osVersion: "iOS 18.2", soc: nil),
+            bundleCreated: "2026-12-04T07:12:43+00:00", bundlePocketsr: "0.1.0",
+            runs: [try record("cpuOnly"), try record("all")], createdUTC: "2026-12-04T08:00:00Z")
         if let out = ProcessInfo.processInfo.environment["POCKETSR_DEVICE_REPORT_OUT"], !out.isEmpty {
             try data.write(to: URL(fileURLWithPath: out))
         }
@@ -94,9 +106,15 @@ import Testing
 
     @Test func badRecordsAreRefused() throws {
         let device = DeviceInfo(maker: "m", model: "m", osVersion: "o", soc: nil)
-        #expect(throws: (any Error).self) { try DeviceReport.json(appName: "a", appVersion: "1", device: device, bundleCreated: nil, bundlePocketsr: nil,
-                                                   runs: [try record("cpuOnly", sha: "xyz")], createdUTC: "2026-12-04T08:00:00Z") }
-        #expect(throws: (any Error).self) { try DeviceReport.json(appName: "a", appVersion: "1", device: device, bundleCreated: nil, bundlePocketsr: nil,
-                                                   runs: [try record("npu")], createdUTC: "2026-12-04T08:00:00Z") }
+        #expect(throws: (any Error).self) {
+            try DeviceReport.json(
+                appName: "a", appVersion: "1", device: device, bundleCreated: nil, bundlePocketsr: nil,
+                runs: [try record("cpuOnly", sha: "xyz")], createdUTC: "2026-12-04T08:00:00Z")
+        }
+        #expect(throws: (any Error).self) {
+            try DeviceReport.json(
+                appName: "a", appVersion: "1", device: device, bundleCreated: nil, bundlePocketsr: nil,
+                runs: [try record("npu")], createdUTC: "2026-12-04T08:00:00Z")
+        }
     }
 }
