@@ -261,3 +261,25 @@ def test_bundle_vectors_are_current_and_the_valid_bundle_meets_the_schema():
     for case in committed["invalid"]:
         if case["name"] in ("schema version 2", "not a bundle", "no artifacts", "missing sha256"):
             assert not validator.is_valid(case["bundle"]), case["name"]
+
+
+def test_eight_bit_output_gates_account_for_the_outputs_own_rounding():
+    """PARITY.md section 4: an 8-bit output's floors are converted (Gaussian error at the floor,
+    rounded to levels); float outputs and floors of 40 dB and below keep theirs."""
+    from pocketsr.validate.bundle import device_gate, eight_bit_floor
+    assert eight_bit_floor(100.0) == pytest.approx(75.05, abs=0.01)
+    assert eight_bit_floor(60.0) == pytest.approx(55.05, abs=0.01)
+    assert eight_bit_floor(40.0) == 40.0 and eight_bit_floor(35.0) == 35.0
+    # the formula: simulate a Gaussian error of RMS 1e-3 (60 dB) on smooth values, round, score
+    rng = np.random.default_rng(0)
+    v = rng.uniform(0.05, 0.95, 400_000)
+    out = np.round(np.clip(v + rng.normal(0, 1e-3, v.size), 0, 1) * 255) / 255
+    measured = golden_parity(out.reshape(-1, 1, 1), v.reshape(-1, 1, 1), True)["psnr_db"]
+    assert abs(measured - eight_bit_floor(60.0)) < 0.2
+    image = {"target": "coreml", "precision": "fp32", "conversion": {"io": "image"},
+             "output": {"dtype": "uint8"}, "validation": {"gate": {"min_parity_db": 100.0}}}
+    g = device_gate(image)
+    assert (g["min_parity_psnr_db"], g["min_parity_psnr_db_fp16"]) == (75.05, 55.05) and "eight_bit_output" in g
+    tensor = {"target": "tflite", "precision": "fp32", "output": {"dtype": "float32"},
+              "validation": {"gate": {"min_parity_db": 100.0}}}
+    assert (device_gate(tensor)["min_parity_psnr_db"], device_gate(tensor)["min_parity_psnr_db_fp16"]) == (100.0, 60.0)

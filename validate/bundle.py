@@ -18,6 +18,7 @@ The parity measure the apps compute on the golden set is ``validate/PARITY.md``.
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -144,15 +145,38 @@ def pixel_rule(m: Dict) -> Dict[str, str]:
     return {"input": fin, "output": fout}
 
 
+def eight_bit_floor(floor_db: float) -> float:
+    """A parity floor (dB, float output) as the floor for the same arithmetic behind an 8-bit
+    output (``validate/PARITY.md`` section 4): an error of RMS ``s = 10 ** (-floor / 20)``
+    (taken Gaussian) moves a fraction ``p = sqrt(2 / pi) * s * 255`` of the values across a
+    rounding boundary, each by one level, which scores ``10 * log10(255 ** 2 / p)`` dB against
+    the golden rounded to 8 bits. Returns the lower of that and ``floor_db``; ``floor_db`` itself
+    when ``p >= 1`` (errors of a level or more: rounding no longer dominates).
+    E.g. 100 dB -> 75.05 dB, 60 dB -> 55.05 dB, 40 dB and below unchanged.
+    """
+    p = math.sqrt(2 / math.pi) * 10 ** (-floor_db / 20) * 255
+    if p >= 1:
+        return floor_db
+    return min(floor_db, 10 * math.log10(255 ** 2 / p))
+
+
 def device_gate(m: Dict) -> Dict:
-    """The parity floors a device run must meet (``validate/PARITY.md`` section 4)."""
+    """The parity floors a device run must meet (``validate/PARITY.md`` section 4): the
+    artifact's desktop floor for float32 arithmetic, at most the float16 artifacts' floor for
+    float16 arithmetic, each through :func:`eight_bit_floor` when the output is 8-bit."""
     v = m.get("validation") or {}
     floor = (v.get("gate") or {}).get("min_parity_db")
     if floor is None:
         floor = GATES.get(m["precision"], (35.0, None))[0]
-    return {"min_parity_psnr_db": floor, "min_parity_psnr_db_fp16": min(floor, FP16_ARITHMETIC_FLOOR_DB),
+    fp32, fp16 = floor, min(floor, FP16_ARITHMETIC_FLOOR_DB)
+    gate = {"min_parity_psnr_db": fp32, "min_parity_psnr_db_fp16": fp16,
             "report_only": m["precision"] in REPORT_ONLY,
             "rule": "every golden image: psnr_db >= the floor of the arithmetic used (identical passes)"}
+    if _eight_bit_output(m):
+        gate.update(min_parity_psnr_db=round(eight_bit_floor(fp32), 2),
+                    min_parity_psnr_db_fp16=round(eight_bit_floor(fp16), 2),
+                    eight_bit_output=f"floors {fp32:g} / {fp16:g} dB converted for the 8-bit output's own rounding")
+    return gate
 
 
 def _input_size(m: Dict) -> Tuple[int, int]:
