@@ -785,7 +785,7 @@ def artifact_layer_report(path, manifest: Dict, validator, count: int = 2, threa
     """:func:`layer_report` of an artifact against the PyTorch model its manifest names, on the
     first ``count`` real-photo parity crops of ``validator`` (:class:`pocketsr.validate.validator.Validator`,
     which caches reference models and crops across artifacts) at the artifact's input size."""
-    from pocketsr.convert.pipeline import conversion_model
+    from pocketsr.convert.pipeline import conversion_model, recorded_rewrites_
 
     from pocketsr.runtime.runners import open_artifact
     from pocketsr.validate.validator import DYNAMIC_PARITY_SIZE
@@ -793,6 +793,7 @@ def artifact_layer_report(path, manifest: Dict, validator, count: int = 2, threa
     size = open_artifact(path, threads=threads).input_size or DYNAMIC_PARITY_SIZE
     images = [x for _, x in validator.parity_inputs(size)][:count]
     model, _ = conversion_model(validator.reference(manifest).model)
+    recorded_rewrites_(model, manifest)  # the graph the artifact was converted from
     return layer_report(path, model, images, threads=threads)
 
 
