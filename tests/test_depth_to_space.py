@@ -160,3 +160,26 @@ def test_recorded_rewrites_rebuild_the_converted_graph(rewritten):
     assert [r["rewrite"] for r in recorded_rewrites_(model, manifest)] == ["depth_to_space", "layernorm_as_conv"]
     assert isinstance(model.body.upsampler[1], DepthToSpace)
     assert recorded_rewrites_(model, {"conversion": {"rewrites": ["LayerNorm -> ..."]}}) == []
+
+
+@pytest.mark.parametrize("target, dynamic", [("coreml", False), ("tflite", True)])
+def test_core_ml_and_dynamic_size_convert_without_the_gpu_rewrites(monkeypatch, tmp_path, target, dynamic):
+    """The rewrites are for the fixed-size TFLite graph only: Core ML gets the PixelShuffle it
+    converts natively, dynamic-size TFLite its own rewrites (convert/dynamic.py). (FMEN-S: no
+    float16 headroom probe to wait for; the same condition guards LKDN-S's LayerNorm.)"""
+    from pocketsr.convert.base import get_target
+
+    class Stop(Exception):
+        pass
+
+    seen = {}
+
+    def convert(model, *args, **kwargs):
+        seen["model"] = model
+        raise Stop
+
+    monkeypatch.setattr(get_target(target), "convert", convert)
+    with pytest.raises(Stop):
+        build_artifact("fmen-s", target, "fp32", SIZE, tmp_path, gpu_friendly=True, dynamic=dynamic)
+    kinds = {type(m) for m in seen["model"].modules()}
+    assert nn.PixelShuffle in kinds and DepthToSpace not in kinds
