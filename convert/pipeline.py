@@ -194,11 +194,14 @@ def recorded_rewrites_(model, manifest: Dict) -> List[Dict]:
 def build_artifact(model: str, target_name: str, precision: str, input_size: Tuple[int, int],
                    out_dir: Path, weights: Optional[Path] = None, deploy=None,
                    quant_options=None, dynamic: bool = False,
-                   gpu_friendly: bool = False, target_options: Optional[Dict[str, Dict]] = None,
+                   gpu_friendly: bool = True, target_options: Optional[Dict[str, Dict]] = None,
                    cache: Optional[Dict] = None) -> Tuple[Path, Dict]:
     """Convert one model to one artifact and write it with its manifest (no validation yet).
 
     ``deploy``: an already built deploy model to reuse (else built from the registry).
+    ``gpu_friendly``: apply :func:`gpu_rewrites_` to fixed-size TFLite graphs (the default: exact,
+    the GPU delegate then takes the whole graph on every backend; False: litert-torch's own
+    lowering of PixelShuffle and LayerNorm). Recorded in ``conversion.rewrites``.
     ``target_options``: per target name, options for it (``{"coreml": {"io": "tensor"}}``).
     ``cache``: a dict shared by the jobs of one run, so the conversion graph (with its float16
     headroom probe) and each quantization plan (calibration, sensitivity ranking, selection
@@ -273,7 +276,7 @@ def record_validation(path: Path, manifest: Dict, validation: Dict) -> Dict:
 
 def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, validator,
              weights: Optional[Path] = None, on_step: Optional[Callable[[str, Tuple[str, str, str]], None]] = None,
-             quant_options=None, dynamic: bool = False, gpu_friendly: bool = False,
+             quant_options=None, dynamic: bool = False, gpu_friendly: bool = True,
              target_options: Optional[Dict[str, Dict]] = None) -> List[Dict]:
     """Convert and validate every job; returns the manifests (with validation) in job order.
 
