@@ -194,8 +194,11 @@ def _child_for(module: torch.nn.Module, segment: str) -> Optional[Tuple[str, tor
 def _resolve_scope(name: str, model: torch.nn.Module) -> Optional[str]:
     """Dotted torch module path of a TFLite tensor name's own scope ("" = root, None = unknown)."""
     primary = _primary_location(name)
-    if not primary:
-        return ""  # ops without a location (final clamp / layout) belong to the root model
+    if not primary or primary.startswith("serving_default_"):
+        # ops without a location (final clamp / layout) belong to the root model; so does the
+        # signature output when the last op writes it directly (the final clamp after
+        # DEPTH_TO_SPACE, with no layout TRANSPOSE behind it)
+        return ""
     segments = primary.split("/")
     root = type(model).__name__ + "_"
     start = next((i for i, s in enumerate(segments) if s.rsplit(".", 1)[-1].startswith(root)), None)
