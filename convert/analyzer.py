@@ -12,8 +12,9 @@ GPU flag on it prints "Your model looks compatible with GPU delegate" for any mo
 and any ``GPU COMPATIBILITY WARNING`` it prints is honoured), but the ops it would have flagged
 come from the rules below.
 
-Also two model rewrites a converter option can apply before conversion (the pixel shuffle's
-rewrite to ``DEPTH_TO_SPACE`` is in :mod:`pocketsr.convert.depth_to_space`):
+Also two model rewrites (the pixel shuffle's rewrite to ``DEPTH_TO_SPACE`` is in
+:mod:`pocketsr.convert.depth_to_space`; which ones the converter applies:
+:func:`pocketsr.convert.pipeline.gpu_rewrites_`):
 ``gpu_friendly_gelu_`` (GELU builtin -> LOGISTIC/MUL/ADD, for GPU delegates without GELU;
 approximate, measured) and ``gpu_friendly_layernorm_`` (channel LayerNorm without MEAN over
 channels, for the OpenGL ES backend; exact up to float rounding).
@@ -410,7 +411,8 @@ def check_dump(text: str, what: str = "the model") -> Dict:
 
 
 # --------------------------------------------------------------------------- rewrites
-# Model rewrites a converter option could apply before conversion (not applied by default).
+# Model rewrites applied before conversion: gpu_friendly_layernorm_ by default for fixed-size
+# TFLite (pocketsr.convert.pipeline.gpu_rewrites_), gpu_friendly_gelu_ by no converter option.
 
 class SigmoidGELU(nn.Module):
     """``x * sigmoid(x * (a + b * x^2))`` with ``a = 2*sqrt(2/pi)``, ``b = a * 0.044715``.
