@@ -12,7 +12,9 @@ GPU flag on it prints "Your model looks compatible with GPU delegate" for any mo
 and any ``GPU COMPATIBILITY WARNING`` it prints is honoured), but the ops it would have flagged
 come from the rules below.
 
-Also two optional model rewrites a converter option could apply before conversion:
+Also two model rewrites (the pixel shuffle's rewrite to ``DEPTH_TO_SPACE`` is in
+:mod:`pocketsr.convert.depth_to_space`; which ones the converter applies:
+:func:`pocketsr.convert.pipeline.gpu_rewrites_`):
 ``gpu_friendly_gelu_`` (GELU builtin -> LOGISTIC/MUL/ADD, for GPU delegates without GELU;
 approximate, measured) and ``gpu_friendly_layernorm_`` (channel LayerNorm without MEAN over
 channels, for the OpenGL ES backend; exact up to float rounding).
@@ -210,16 +212,26 @@ def _broadcastable(a: List[int], b: List[int]) -> bool:
     return True
 
 
-def _op_findings(op: Dict, tensors: Dict) -> Tuple[List[str], List[str]]:
-    """(incompatibilities, warnings) of one operator under the GPU delegate rules."""
+def _batch(shape: Optional[List[int]]) -> Optional[int]:
+    """The GPU delegate's batch of a tensor: dim 0 of a rank 1-4 shape (B, BC, BWC, BHWC)."""
+    return shape[0] if shape and len(shape) in _GPU_AXES and shape[0] >= 0 else None
+
+
+def _op_findings(op: Dict, tensors: Dict, batch: int = 1,
+                 weights: frozenset = frozenset()) -> Tuple[List[str], List[str], List[str]]:
+    """(incompatibilities, warnings, OpenGL ES blockers) of one operator under the GPU delegate
+    rules. ``batch``: the graph's batch (its input's); ``weights``: ids of runtime tensors the
+    delegate folds into constants (DEQUANTIZE of a constant). The third list repeats the
+    warnings that make the OpenGL ES backend refuse the graph."""
     name = op["op"]
     bad: List[str] = []
     warn: List[str] = []
+    gl: List[str] = []
     builtin = name.isupper()
     if builtin and name not in GPU_OPS:
-        return [f"{name} is not an op of the TFLite GPU delegate"], warn
+        return [f"{name} is not an op of the TFLite GPU delegate"], warn, gl
     if not builtin and name not in GPU_CUSTOM_OPS:
-        return [f"custom op {name} is not supported by the TFLite GPU delegate"], warn
+        return [f"custom op {name} is not supported by the TFLite GPU delegate"], warn, gl
 
     ins = [(t, tensors.get(t)) for t in op["inputs"] if t != "-1"]
     outs = [(t, tensors.get(t)) for t in op["outputs"] if t != "-1"]
@@ -230,6 +242,22 @@ def _op_findings(op: Dict, tensors: Dict) -> Tuple[List[str], List[str]]:
         if d and d["shape"] is not None and len(d["shape"]) > 4:
             bad.append(f"rank-{len(d['shape'])} tensor {d['shape']}: the GPU delegate handles "
                        f"at most 4-D tensors")
+            break
+    # One batch per graph. The delegate maps every tensor of rank 1-4 to BHWC with dim 0 as the
+    # batch (ExtractTensorShape, tflite/delegates/gpu/common/model_builder_helper.cc). Its OpenGL
+    # ES backend rejects a graph whose values do not all have the batch of the first one
+    # (CheckBatchSizeForAllValues in tflite/delegates/gpu/common/model.cc, called by Compile in
+    # gl/api.cc and NewInferenceBuilder in gl/api2.cc): delegate init fails. The OpenCL backend
+    # gives such tensors a batch axis (per-tensor layout in common/gpu_model.cc) and runs them.
+    # LiteRT at google-ai-edge/LiteRT@f67457790c9c2ab67347d6fe53270e8d3df20868.
+    for tid, d in ins + outs:
+        b = _batch(d["shape"]) if d and not d["const"] and tid not in weights else None
+        if b is not None and b != batch:
+            reason = (f"batch-{b} tensor {d['shape']} in a batch-{batch} graph: the GPU delegate "
+                      f"reads dim 0 as the batch; the OpenGL ES backend needs one batch for every "
+                      f"tensor (delegate init fails), the OpenCL backend runs it")
+            warn.append(reason)
+            gl.append(reason)
             break
     in_ok = RUNTIME_TYPES | EXTRA_IN_TYPES.get(name, set())
     out_ok = RUNTIME_TYPES | EXTRA_OUT_TYPES.get(name, set())
@@ -275,6 +303,7 @@ def _op_findings(op: Dict, tensors: Dict) -> Tuple[List[str], List[str]]:
                     warn.append(f"MEAN over GPU axes {''.join(sorted(dims, key='BHWC'.index))} of "
                                 f"{src['shape']}: the OpenCL backend reduces it, the OpenGL ES "
                                 f"backend only averages over height+width (delegate init fails)")
+                    gl.append(warn[-1])
     if name == "DEPTHWISE_CONV_2D" and len(ins) >= 2:
         src, flt = ins[0][1], ins[1][1]
         dst = outs[0][1] if outs else None
@@ -292,7 +321,7 @@ def _op_findings(op: Dict, tensors: Dict) -> Tuple[List[str], List[str]]:
     if name == "GELU":
         warn.append("GELU: supported by current LiteRT GPU delegates; older TFLite GPU delegates "
                     "(reports up to 2023) reject it and split the graph between GPU and CPU")
-    return bad, warn
+    return bad, warn, gl
 
 
 def _aggregate(rows: List[Tuple[str, str, int]]) -> List[Dict]:
@@ -312,9 +341,12 @@ def gpu_compatibility(path) -> Dict:
     of every subgraph is then checked against the TFLite GPU delegate's rules: op supported by
     the delegate, tensors at most 4-D, runtime tensors float32/float16 (or int8/uint8 quantized;
     int16 activations are not), constant int32 reduction axes, one runtime input where the
-    delegate needs it, ADD/MUL broadcasting, depthwise multiplier, slice/pad ranks. Findings that
-    depend on the GPU backend or delegate age (MEAN over non-spatial axes on OpenGL ES, GELU on
-    old delegates) are ``warnings``, not incompatibilities.
+    delegate needs it, ADD/MUL broadcasting, depthwise multiplier, slice/pad ranks, one batch
+    size (dim 0 of every runtime tensor of rank 1-4 equal to the graph input's). Findings that
+    depend on the GPU backend or delegate age (MEAN over non-spatial axes and tensors of another
+    batch, both refused by the OpenGL ES backend; GELU on old delegates) are ``warnings``, not
+    incompatibilities; ``opengl_es_compatible`` is False when any of them is an OpenGL ES
+    blocker (the backend the delegate falls back to on phones without OpenCL).
 
     What is not checked: nothing runs on a GPU. Not checked are op versions, fused activation
     and other builtin options the dump does not show, precision (fp16 accuracy), GPU memory /
@@ -322,7 +354,7 @@ def gpu_compatibility(path) -> Dict:
     partitioning leaves CPU islands worth avoiding. ``gpu_compatible`` True means "no known
     static blocker", not "runs on every phone GPU".
 
-    Returns ``{"gpu_compatible": bool, "incompatible_ops": [{"op", "reason", "count",
+    Returns ``{"gpu_compatible": bool, "opengl_es_compatible": bool, "incompatible_ops": [{"op", "reason", "count",
     "nodes"}], "warnings": [same], "analyzer": "ai_edge_litert ModelAnalyzer",
     "analyzer_verdict": bool | None, "runtime_version": str | None, "rules": str,
     "ops": {op: count} (main subgraph), "num_ops": int, "subgraphs": int, "path": str}``.
@@ -342,10 +374,17 @@ def check_dump(text: str, what: str = "the model") -> Dict:
         raise ArtifactError(f"LiteRT model analyzer printed no subgraph for {what}")
     bad_rows: List[Tuple[str, str, int]] = []
     warn_rows: List[Tuple[str, str, int]] = []
+    gl_blockers = 0
     for sg in subgraphs:
         prefix = "" if sg["index"] == 0 else f"subgraph {sg['index']}: "
+        first = sg["tensors"].get(sg["inputs"][0]) if sg["inputs"] else None
+        batch = _batch(first["shape"]) if first else None
+        weights = frozenset(t for op in sg["ops"] if op["op"] == "DEQUANTIZE"
+                            and all(sg["tensors"].get(i, {}).get("const") for i in op["inputs"] if i != "-1")
+                            for t in op["outputs"])
         for op in sg["ops"]:
-            bad, warn = _op_findings(op, sg["tensors"])
+            bad, warn, gl = _op_findings(op, sg["tensors"], 1 if batch is None else batch, weights)
+            gl_blockers += len(gl)
             bad_rows += [(op["op"], prefix + r, op["index"]) for r in bad]
             warn_rows += [(op["op"], prefix + r, op["index"]) for r in warn]
             bad_rows += [(op["op"], prefix + "analyzer: " + w, op["index"]) for w in op["warnings"]]
@@ -355,8 +394,10 @@ def check_dump(text: str, what: str = "the model") -> Dict:
                 bad_rows.append((name, prefix + "analyzer: GPU compatibility issue", node))
     incompatible = _aggregate(bad_rows)
     main = subgraphs[0]
+    compatible = parsed["analyzer_verdict"] is not False and not incompatible
     return {
-        "gpu_compatible": parsed["analyzer_verdict"] is not False and not incompatible,
+        "gpu_compatible": compatible,
+        "opengl_es_compatible": compatible and not gl_blockers,
         "incompatible_ops": incompatible,
         "warnings": _aggregate(warn_rows),
         "analyzer": ANALYZER,
@@ -370,7 +411,8 @@ def check_dump(text: str, what: str = "the model") -> Dict:
 
 
 # --------------------------------------------------------------------------- rewrites
-# Model rewrites a converter option could apply before conversion (not applied by default).
+# Model rewrites applied before conversion: gpu_friendly_layernorm_ by default for fixed-size
+# TFLite (pocketsr.convert.pipeline.gpu_rewrites_), gpu_friendly_gelu_ by no converter option.
 
 class SigmoidGELU(nn.Module):
     """``x * sigmoid(x * (a + b * x^2))`` with ``a = 2*sqrt(2/pi)``, ``b = a * 0.044715``.

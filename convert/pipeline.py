@@ -134,14 +134,74 @@ def conversion_model(deploy) -> Tuple[object, List[Dict]]:
     return folded, headroom
 
 
+#: ids of the exact graph rewrites for GPU delegates, in the order :func:`gpu_rewrites_` applies them
+GPU_REWRITES = ("depth_to_space", "layernorm_as_conv")
+
+
+def gpu_rewrites_(model, only: Optional[Sequence[str]] = None) -> List[Dict]:
+    """Rewrite the conversion graph ``model`` in place so the TFLite GPU delegate takes it whole
+    (TFLite target only; Core ML converts the unrewritten graph):
+
+    * ``depth_to_space``: every conv + ``nn.PixelShuffle`` becomes the conv with its output
+      channels reordered + one ``DEPTH_TO_SPACE`` op
+      (:func:`pocketsr.convert.depth_to_space.pixel_shuffle_to_depth_to_space_`; bit-exact).
+      Without it litert-torch emits RESHAPE/TRANSPOSE chains through batch-3 tensors, which the
+      OpenGL ES backend refuses.
+    * ``layernorm_as_conv``: every single-axis ``nn.LayerNorm`` takes its channel statistics by
+      1x1 convs (:func:`pocketsr.convert.analyzer.gpu_friendly_layernorm_`; same function up to
+      float rounding). Without it: RESHAPE to ``(1, H*W, C)``, MEAN over channels and rank-1
+      ``[H*W]`` tensors, which the OpenGL ES backend refuses.
+
+    ``only``: a subset of :data:`GPU_REWRITES` (default: all). Returns the manifest records
+    ``[{"rewrite", "modules", "exact", "effect"}]`` of the rewrites that changed something.
+
+    Raises:
+        ValueError: an unknown rewrite id, or a pixel shuffle not fed by a conv.
+    """
+    from .analyzer import gpu_friendly_layernorm_
+    from .depth_to_space import pixel_shuffle_to_depth_to_space_
+
+    chosen = list(GPU_REWRITES if only is None else only)
+    unknown = [r for r in chosen if r not in GPU_REWRITES]
+    if unknown:
+        raise ValueError(f"unknown rewrite {', '.join(unknown)}; known: {', '.join(GPU_REWRITES)}")
+    records = []
+    if "depth_to_space" in chosen:
+        names = pixel_shuffle_to_depth_to_space_(model)
+        if names:
+            records.append({"rewrite": "depth_to_space", "modules": names, "exact": True,
+                            "effect": "PixelShuffle -> one DEPTH_TO_SPACE op, the conv before it "
+                                      "with its output channels in DCR order (bit-exact)"})
+    if "layernorm_as_conv" in chosen:
+        names = [n for n, m in model.named_modules()
+                 if isinstance(m, torch.nn.LayerNorm) and len(m.normalized_shape) == 1]
+        if gpu_friendly_layernorm_(model):
+            records.append({"rewrite": "layernorm_as_conv", "modules": names, "exact": False,
+                            "effect": "LayerNorm -> channel statistics by 1x1 convs (no MEAN over "
+                                      "channels; same function up to float rounding)"})
+    return records
+
+
+def recorded_rewrites_(model, manifest: Dict) -> List[Dict]:
+    """Apply to ``model`` (a :func:`conversion_model`) the rewrites ``manifest`` records in
+    ``conversion.rewrites``, so per-layer comparisons see the graph that was converted.
+    Manifests written before rewrites were recorded as dicts apply none."""
+    ids = [r["rewrite"] for r in (manifest.get("conversion") or {}).get("rewrites") or []
+           if isinstance(r, dict) and r.get("rewrite") in GPU_REWRITES]
+    return gpu_rewrites_(model, ids) if ids else []
+
+
 def build_artifact(model: str, target_name: str, precision: str, input_size: Tuple[int, int],
                    out_dir: Path, weights: Optional[Path] = None, deploy=None,
                    quant_options=None, dynamic: bool = False,
-                   gpu_friendly: bool = False, target_options: Optional[Dict[str, Dict]] = None,
+                   gpu_friendly: bool = True, target_options: Optional[Dict[str, Dict]] = None,
                    cache: Optional[Dict] = None) -> Tuple[Path, Dict]:
     """Convert one model to one artifact and write it with its manifest (no validation yet).
 
     ``deploy``: an already built deploy model to reuse (else built from the registry).
+    ``gpu_friendly``: apply :func:`gpu_rewrites_` to fixed-size TFLite graphs (the default: exact,
+    the GPU delegate then takes the whole graph on every backend; False: litert-torch's own
+    lowering of PixelShuffle and LayerNorm). Recorded in ``conversion.rewrites``.
     ``target_options``: per target name, options for it (``{"coreml": {"io": "tensor"}}``).
     ``cache``: a dict shared by the jobs of one run, so the conversion graph (with its float16
     headroom probe) and each quantization plan (calibration, sensitivity ranking, selection
@@ -160,16 +220,13 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
     if key not in cache:
         cache[key] = conversion_model(deploy)
     folded, headroom = copy.deepcopy(cache[key][0]), cache[key][1]
-    rewrites = []
-    if gpu_friendly:
-        from .analyzer import gpu_friendly_layernorm_
-        if gpu_friendly_layernorm_(folded):
-            rewrites.append("LayerNorm -> channel statistics by 1x1 convs (no MEAN over channels; "
-                            "same function up to float rounding)")
+    # Dynamic-size artifacts have their own rewrites (convert/dynamic.py), Core ML none.
+    rewrite = gpu_friendly and target.name == "tflite" and not dynamic
+    rewrites = gpu_rewrites_(folded) if rewrite else []
     plan = None
     if target.needs_plan(precision):
         from .quantize import plan_quantization
-        key = ("plan", spec.name, id(deploy), target.plan_precision(precision), tuple(input_size), gpu_friendly)
+        key = ("plan", spec.name, id(deploy), target.plan_precision(precision), tuple(input_size), rewrite)
         if key not in cache:
             cache[key] = plan_quantization(folded, target.plan_precision(precision), input_size, quant_options)
         plan = cache[key].for_gate(precision, label=f"{target.name} {precision}")
@@ -219,7 +276,7 @@ def record_validation(path: Path, manifest: Dict, validation: Dict) -> Dict:
 
 def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, validator,
              weights: Optional[Path] = None, on_step: Optional[Callable[[str, Tuple[str, str, str]], None]] = None,
-             quant_options=None, dynamic: bool = False, gpu_friendly: bool = False,
+             quant_options=None, dynamic: bool = False, gpu_friendly: bool = True,
              target_options: Optional[Dict[str, Dict]] = None) -> List[Dict]:
     """Convert and validate every job; returns the manifests (with validation) in job order.
 

@@ -211,6 +211,8 @@ class TFLiteTarget(Target):
         with captured_output(f"litert-torch conversion ({precision})"):
             import litert_torch  # noisy import (TensorFlow/absl logs) inside the capture
 
+            from .depth_to_space import register_tflite_lowering
+            register_tflite_lowering()  # DepthToSpace modules (pipeline.gpu_rewrites_) -> DEPTH_TO_SPACE
             nhwc = litert_torch.to_channel_last_io(model.eval(), args=[0], outputs=[0])
             edge = litert_torch.convert(NamedIO(nhwc).eval(), sample_args=(), sample_kwargs={"lr": sample})
             edge.export(str(out_path))
@@ -229,6 +231,7 @@ class TFLiteTarget(Target):
         verdict = gpu_compatibility(path)
         brief = lambda rows: [{k: r[k] for k in ("op", "reason", "count")} for r in rows]  # noqa: E731
         return {"gpu_delegate": {"compatible": verdict["gpu_compatible"],
+                                 "opengl_es_compatible": verdict["opengl_es_compatible"],
                                  "incompatible_ops": brief(verdict["incompatible_ops"]),
                                  "warnings": brief(verdict["warnings"]),
                                  "checked_with": verdict["analyzer"], "ops": verdict["ops"]}}

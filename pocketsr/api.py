@@ -90,7 +90,7 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
                    photos: Optional[Path] = None, validate: bool = True, threads: int = 2,
                    calibration: Optional[Path] = None, calibration_count: int = 32, seed: int = 0,
                    finetune_steps: int = 0, max_float_layers: int = 12, dynamic_size: bool = False,
-                   gpu_friendly: bool = False, coreml_io: str = "image", report: bool = False,
+                   gpu_friendly: bool = True, coreml_io: str = "image", report: bool = False,
                    bundle: Optional[Union[str, Path]] = None,
                    on_plan: Optional[Callable[[list], None]] = None,
                    on_step: Optional[Callable[[str, tuple], None]] = None,
@@ -112,6 +112,9 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
         on_plan / on_step / on_converted / on_report_step: progress callbacks (the job list
             before any work; ``(label, (kind, target, precision))`` as each step starts; the
             manifests when every artifact is done; each report step's label).
+        gpu_friendly: exact TFLite graph rewrites so the GPU delegate takes the whole graph
+            (PixelShuffle as DEPTH_TO_SPACE, LayerNorm as 1x1 convs; fixed-size TFLite only;
+            default on, False: ``--no-gpu-friendly``).
         The other arguments are the CLI options of the same names.
 
     Returns:

@@ -252,7 +252,7 @@ def convert(
     finetune_steps: int = typer.Option(0, "--finetune-steps", min=0, help="Quantization-aware distillation steps for int8 precisions (0: off)."),
     max_float_layers: int = typer.Option(12, "--max-float-layers", min=0, help="Most convs mixed precision may keep in float (0: quantize all)."),
     dynamic_size: bool = typer.Option(False, "--dynamic-size", help="TFLite artifacts that accept any HxW (PixelShuffle as one-hot transposed conv)."),
-    gpu_friendly: bool = typer.Option(False, "--gpu-friendly", help="Exact rewrite of ops GPU delegates may reject (LayerNorm's MEAN over channels)."),
+    gpu_friendly: bool = typer.Option(True, "--gpu-friendly/--no-gpu-friendly", help="TFLite (fixed size): exact rewrites so the GPU delegate takes the whole graph (PixelShuffle as DEPTH_TO_SPACE, LayerNorm as 1x1 convs). Default on."),
     coreml_io: str = typer.Option("image", "--coreml-io", help="Core ML I/O: image (CVPixelBuffer in and out) or tensor (float32 NCHW [0, 1]; file tagged _tensor)."),
     report: bool = typer.Option(True, "--report/--no-report", help="End by writing report.html + report.json for the whole output folder."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="End by writing an app bundle (the shipped picks, bundle.json, golden set) to this folder."),

@@ -262,8 +262,8 @@ class _RadiusMode(TorchFunctionMode):
             r_out = self._r(args[0]) + k
         elif func in (F.conv_transpose2d, torch.conv_transpose2d):
             raise UnboundedReceptiveField("transposed conv: not covered by the radius rules")
-        elif name in ("pixel_shuffle",):
-            factor = int(_arg(args, kwargs, 1, "upscale_factor", 1))
+        elif name == "pixel_shuffle" or str(func) == "pocketsr.depth_to_space":  # convert/depth_to_space.py
+            factor = int(_arg(args, kwargs, 1, "upscale_factor", 0) or _arg(args, kwargs, 1, "block_size", 1))
             r_out = r_in * factor  # in pixels of the finer grid
         elif name in ("layer_norm",):
             shape = _arg(args, kwargs, 1, "normalized_shape", None)
@@ -304,8 +304,8 @@ def receptive_field_radius(model: torch.nn.Module, scale: int, probe_hw: Tuple[i
     One forward pass on a small probe propagates, per tensor, the largest distance its values
     can depend on: a conv adds ``dilation * (kernel - 1) / 2`` (rounded up, per axis, largest
     axis), elementwise/channel ops (activations, adds, products, concat, LayerNorm over
-    channels) take the largest radius of their inputs, ``pixel_shuffle(r)`` multiplies the
-    radius by ``r`` (finer grid). The output radius in HR pixels is converted back to LR pixels
+    channels) take the largest radius of their inputs, ``pixel_shuffle(r)`` (and pocketsr's
+    DEPTH_TO_SPACE op) multiplies the radius by ``r`` (finer grid). The output radius in HR pixels is converted back to LR pixels
     (``ceil(radius / scale)``). Every branch is covered because every call is seen.
 
     Returns:

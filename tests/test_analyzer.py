@@ -30,10 +30,13 @@ def test_verdict_on_built_artifact(lkdn_artifact):
     ops = v["ops"]
     assert ops["CONV_2D"] > 0 and ops["DEPTHWISE_CONV_2D"] > 0
     assert sum(ops.values()) == v["num_ops"] and v["subgraphs"] == 1
-    # fp32 LKDN-S has no static GPU blocker; its backend/age caveats are warnings.
+    # fp32 LKDN-S (default GPU rewrites) has no static GPU blocker on any backend: no MEAN over
+    # channels, no tensor of another batch; GELU's delegate-age caveat stays a warning.
     assert v["gpu_compatible"] is True and v["incompatible_ops"] == []
+    assert v["opengl_es_compatible"] is True
     assert v["analyzer_verdict"] is True
-    assert {w["op"] for w in v["warnings"]} == {"GELU", "MEAN"}
+    assert {w["op"] for w in v["warnings"]} == {"GELU"}
+    assert ops["DEPTH_TO_SPACE"] == 1 and "MEAN" not in ops
     assert v["path"] == str(lkdn_artifact)
 
 
@@ -151,12 +154,22 @@ def test_conv_layernorm_rewrite_matches_layernorm():
 
 
 def test_gpu_friendly_conversion_drops_mean_and_keeps_parity(tmp_path, capfd):
+    """The default conversion (GPU rewrites on) passes the fp32 gate against the unmodified
+    model; ``--no-gpu-friendly`` gives litert-torch's own graph, flagged for OpenGL ES."""
     from conftest import PHOTOS, SET5, run_cli
     import json
     code, _, err = run_cli(capfd, "convert", "-m", "lkdn-s", "-p", "fp32", "--input-size", "48x64",
-                           "--gpu-friendly", "-o", tmp_path, "--data", SET5, "--photos", PHOTOS, "--no-report")
+                           "-o", tmp_path, "--data", SET5, "--photos", PHOTOS, "--no-report")
     assert code == 0, err
     manifest = json.loads((tmp_path / "lkdn-s_x4_48x64_fp32.tflite.json").read_text())
-    assert manifest["conversion"]["rewrites"] and "MEAN" not in manifest["gpu_delegate"]["ops"]
+    assert [r["rewrite"] for r in manifest["conversion"]["rewrites"]] == ["depth_to_space", "layernorm_as_conv"]
+    assert "MEAN" not in manifest["gpu_delegate"]["ops"]
     assert not any(w["op"] == "MEAN" for w in manifest["gpu_delegate"]["warnings"])
     assert manifest["validation"]["passed"]  # fp32 gate (>= 100 dB vs the unmodified model)
+    code, _, err = run_cli(capfd, "convert", "-m", "lkdn-s", "-p", "fp32", "--input-size", "48x64",
+                           "--no-gpu-friendly", "-o", tmp_path / "plain", "--no-validate", "--no-report")
+    assert code == 0, err
+    plain = json.loads((tmp_path / "plain" / "lkdn-s_x4_48x64_fp32.tflite.json").read_text())
+    assert plain["conversion"]["rewrites"] == [] and "DEPTH_TO_SPACE" not in plain["gpu_delegate"]["ops"]
+    assert plain["gpu_delegate"]["compatible"] is True and plain["gpu_delegate"]["opengl_es_compatible"] is False
+    assert {"MEAN", "RESHAPE", "TRANSPOSE"} <= {w["op"] for w in plain["gpu_delegate"]["warnings"]}

@@ -16,9 +16,12 @@ CONV_OPS = ("CONV_2D", "DEPTHWISE_CONV_2D")
 
 @pytest.fixture(scope="module")
 def reference():
+    from pocketsr.convert.pipeline import gpu_rewrites_
     from pocketsr.mobile_models import create_model
     deploy = create_model("fmen-s", "deploy")
-    return deploy, deploy.fold_pixel_range().eval()
+    converted = deploy.fold_pixel_range().eval()
+    gpu_rewrites_(converted)  # the graph build_artifact converts (PixelShuffle as DEPTH_TO_SPACE)
+    return deploy, converted
 
 
 @pytest.fixture(scope="module")

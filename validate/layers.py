@@ -194,8 +194,11 @@ def _child_for(module: torch.nn.Module, segment: str) -> Optional[Tuple[str, tor
 def _resolve_scope(name: str, model: torch.nn.Module) -> Optional[str]:
     """Dotted torch module path of a TFLite tensor name's own scope ("" = root, None = unknown)."""
     primary = _primary_location(name)
-    if not primary:
-        return ""  # ops without a location (final clamp / layout) belong to the root model
+    if not primary or primary.startswith("serving_default_"):
+        # ops without a location (final clamp / layout) belong to the root model; so does the
+        # signature output when the last op writes it directly (the final clamp after
+        # DEPTH_TO_SPACE, with no layout TRANSPOSE behind it)
+        return ""
     segments = primary.split("/")
     root = type(model).__name__ + "_"
     start = next((i for i, s in enumerate(segments) if s.rsplit(".", 1)[-1].startswith(root)), None)
@@ -785,7 +788,7 @@ def artifact_layer_report(path, manifest: Dict, validator, count: int = 2, threa
     """:func:`layer_report` of an artifact against the PyTorch model its manifest names, on the
     first ``count`` real-photo parity crops of ``validator`` (:class:`pocketsr.validate.validator.Validator`,
     which caches reference models and crops across artifacts) at the artifact's input size."""
-    from pocketsr.convert.pipeline import conversion_model
+    from pocketsr.convert.pipeline import conversion_model, recorded_rewrites_
 
     from pocketsr.runtime.runners import open_artifact
     from pocketsr.validate.validator import DYNAMIC_PARITY_SIZE
@@ -793,6 +796,7 @@ def artifact_layer_report(path, manifest: Dict, validator, count: int = 2, threa
     size = open_artifact(path, threads=threads).input_size or DYNAMIC_PARITY_SIZE
     images = [x for _, x in validator.parity_inputs(size)][:count]
     model, _ = conversion_model(validator.reference(manifest).model)
+    recorded_rewrites_(model, manifest)  # the graph the artifact was converted from
     return layer_report(path, model, images, threads=threads)
 
 

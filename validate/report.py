@@ -74,14 +74,16 @@ def _finite(v: Optional[float]) -> Optional[float]:
 
 # -- the matrix -------------------------------------------------------------------------------
 def gpu_verdict(manifest: Dict) -> Optional[str]:
-    """One-line GPU-delegate verdict of a TFLite manifest (``yes``, ``yes (N warnings)`` or
+    """One-line GPU-delegate verdict of a TFLite manifest (``yes``, ``yes (N warnings)``,
+    ``yes, not OpenGL ES (N warnings)`` when the OpenGL ES backend would refuse the graph, or
     ``no: OP, OP, OP, … (N op types)``); None for artifacts without one (Core ML). Shared by the
     report and the CLI summary."""
     g = manifest.get("gpu_delegate")
     if not g:
         return None
     if g.get("compatible"):
-        return "yes" + (f" ({len(g['warnings'])} warnings)" if g.get("warnings") else "")
+        head = "yes, not OpenGL ES" if g.get("opengl_es_compatible") is False else "yes"
+        return head + (f" ({len(g['warnings'])} warnings)" if g.get("warnings") else "")
     ops = sorted({r["op"] for r in g.get("incompatible_ops", [])})
     return f"no: {', '.join(ops[:3])}{', …' if len(ops) > 3 else ''} ({len(ops)} op types)"
 
