@@ -28,33 +28,39 @@ class FramePreprocessor(val inputH: Int, val inputW: Int) {
     private val rowW = FloatArray(inputH)
 
     /** [out]: `inputH * inputW * 3` float32 in [0, 1] (NHWC); [preview]: the same pixels as ARGB, if given. */
-    fun toFloat(rgba: ByteBuffer, width: Int, height: Int, rowStride: Int, rotationDegrees: Int, out: FloatArray, preview: IntArray?) {
-        require(out.size >= inputH * inputW * 3) { "input array has ${out.size} values, needs ${inputH * inputW * 3}" }
-        prepare(rgba, width, height, rowStride, rotationDegrees, preview)
-        var o = 0
-        for (y in 0 until inputH) {
-            for (x in 0 until inputW) {
-                val p = sample(rgba, y, x)
-                out[o] = Pixels.u8ToFloat((p shr 16) and 0xFF)
-                out[o + 1] = Pixels.u8ToFloat((p shr 8) and 0xFF)
-                out[o + 2] = Pixels.u8ToFloat(p and 0xFF)
-                preview?.set(y * inputW + x, p)
-                o += 3
-            }
+    fun toFloat(rgba: ByteBuffer, width: Int, height: Int, rowStride: Int, rotationDegrees: Int, out: FloatArray, preview: IntArray?) =
+        eachSample(rgba, width, height, rowStride, rotationDegrees, out.size, preview) { o, p ->
+            out[o] = Pixels.u8ToFloat((p shr 16) and 0xFF)
+            out[o + 1] = Pixels.u8ToFloat((p shr 8) and 0xFF)
+            out[o + 2] = Pixels.u8ToFloat(p and 0xFF)
         }
-    }
 
     /** The `int8-full` input (convert/CONTRACT.md): [out] `inputH * inputW * 3` bytes, `level - 128`. */
-    fun toInt8(rgba: ByteBuffer, width: Int, height: Int, rowStride: Int, rotationDegrees: Int, out: ByteArray, preview: IntArray?) {
-        require(out.size >= inputH * inputW * 3) { "input array has ${out.size} values, needs ${inputH * inputW * 3}" }
+    fun toInt8(rgba: ByteBuffer, width: Int, height: Int, rowStride: Int, rotationDegrees: Int, out: ByteArray, preview: IntArray?) =
+        eachSample(rgba, width, height, rowStride, rotationDegrees, out.size, preview) { o, p ->
+            out[o] = (((p shr 16) and 0xFF) - 128).toByte()
+            out[o + 1] = (((p shr 8) and 0xFF) - 128).toByte()
+            out[o + 2] = ((p and 0xFF) - 128).toByte()
+        }
+
+    /** The one sampling loop of both inputs: [write] gets the NHWC offset and the ARGB sample (inlined: no call per pixel). */
+    private inline fun eachSample(
+        rgba: ByteBuffer,
+        width: Int,
+        height: Int,
+        rowStride: Int,
+        rotationDegrees: Int,
+        outSize: Int,
+        preview: IntArray?,
+        write: (Int, Int) -> Unit
+    ) {
+        require(outSize >= inputH * inputW * 3) { "input array has $outSize values, needs ${inputH * inputW * 3}" }
         prepare(rgba, width, height, rowStride, rotationDegrees, preview)
         var o = 0
         for (y in 0 until inputH) {
             for (x in 0 until inputW) {
                 val p = sample(rgba, y, x)
-                out[o] = (((p shr 16) and 0xFF) - 128).toByte()
-                out[o + 1] = (((p shr 8) and 0xFF) - 128).toByte()
-                out[o + 2] = ((p and 0xFF) - 128).toByte()
+                write(o, p)
                 preview?.set(y * inputW + x, p)
                 o += 3
             }
