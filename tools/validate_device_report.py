@@ -1,6 +1,6 @@
 """Validate a device report written by an app core (Kotlin or Swift) with pocketsr's own validator.
 
-Usage: python validate_report.py REPORT.json — exit 0 when it meets
+Usage: python validate_device_report.py REPORT.json (tools/check_device_report picks the Python) — exit 0 when it meets
 validate/schemas/device_report.schema.json, else one line naming the first problem and exit 1.
 Uses ``pocketsr.validate.device_report.load`` (what ``pocketsr device-report`` runs) when pocketsr
 is installed, else jsonschema with the same schema file and format checker.
@@ -9,7 +9,7 @@ import json
 import sys
 from pathlib import Path
 
-SCHEMA = Path(__file__).resolve().parents[2] / "validate" / "schemas" / "device_report.schema.json"
+SCHEMA = Path(__file__).resolve().parents[1] / "validate" / "schemas" / "device_report.schema.json"
 
 
 def main(path: str) -> int:
