@@ -18,12 +18,14 @@ from pocketsr.errors import InputError, WeightsError
 
 from .fmen import FMENet
 from .lkdn import LKDNet
+from .rlfn import RLFNet
 from .rep import reparameterize
 from .srnet import SRNet
 from .weights import check_fits, load_state_dict, resolve_weights
 
 LKDN_REPO, LKDN_COMMIT = "stella-von/LKDN", "54df78a491142c2503d9738192b767ceced4d1a1"
 FMEN_REPO, FMEN_COMMIT = "NJU-Jet/FMEN", "a1def169d0e2c99ecebdb1b08bf567f329c3a566"
+RLFN_REPO, RLFN_COMMIT = "bytedance/RLFN", "bccfde91bf8b2de80789ec033a029e6f2a932330"
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,32 @@ for _scale, _sha in ((2, "02b429e795ad0863fdf21c6924c79344e30a39d637c44442d13124
         # Full LKDN is published in its plain (deploy) form only.
         weights=(_lkdn_weights(f"LKDN_x{_scale}.pth", "deploy", _sha, "params_ema"),),
         license="MIT", has_training_form=False, default=False,
+    ))
+
+
+_RLFN_PAPER = ("Kong, Li, Chen, Li, Liu, Tian, Zhou: Residual Local Feature Network for Efficient "
+               "Super-Resolution, CVPRW 2022 (NTIRE 2022 Efficient SR, runtime track winner)")
+
+# RLFN publishes its plain network only (no reparameterizable training form). Its ESA attention
+# downsamples and resizes back, so it is not exactly tileable (see mobile_models/rlfn.py).
+for _name, _title, _file, _sha, _cfg, _ref in (
+        ("rlfn", "RLFN", "rlfn_x4.pth",
+         "8c7edb57dfc89048bafba29d591d4c27d4099964b4a9e22df23d6dc257a637c0", dict(channels=52, blocks=6),
+         {"Set5": (32.2379, 0.8953), "Set14": (28.6240, 0.7815)}),
+        ("rlfn-s", "RLFN-S", "rlfn_s_x4.pth",
+         "f769c5a88433786b2db0c2b24da6ca6c92a24c62344b9354a390f8a74388e89d", dict(channels=48, blocks=6),
+         {"Set5": (32.2395, 0.8954), "Set14": (28.6270, 0.7817)}),
+        ("rlfn-ntire", "RLFN (NTIRE 2022 entry)", "rlfn_ntire_x4.pth",
+         "3c9be7b9d7a4bece9b68c83a56a1ffb38010f76413d5f215be6b4be842e18fb2",
+         dict(channels=46, mid_channels=48, blocks=4),
+         {"Set5": (32.0973, 0.8939), "Set14": (28.6031, 0.7815)})):
+    register(ModelSpec(
+        name=_name, title=_title, paper=_RLFN_PAPER, scale=4, pixel_range=255.0,
+        builder=(lambda cfg: (lambda rep: RLFNet(scale=4, **cfg)))(_cfg),
+        first_conv="conv_1", last_conv="upsampler.0",
+        weights=(WeightsEntry(_file, "deploy", RLFN_REPO, RLFN_COMMIT, f"model_zoo/{_file}", _sha,
+                              "Apache-2.0"),),
+        license="Apache-2.0", reference=_ref, has_training_form=False, default=False,
     ))
 
 
