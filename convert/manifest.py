@@ -162,9 +162,15 @@ def manifest_path(artifact: Path) -> Path:
 def read_manifest(artifact: Path) -> Dict:
     """Load and sanity-check the manifest of an artifact.
 
+    A manifest with a ``model_def`` record (a user's network, ``pocketsr convert --model-def``)
+    registers that network under the manifest's model name
+    (:func:`pocketsr.mobile_models.model_def.register_record`), so the PyTorch reference can be
+    rebuilt in this process.
+
     Raises:
         ArtifactError: manifest missing, not JSON, of another schema, or whose sha256 does not
-            match the artifact file (the artifact was replaced or damaged).
+            match the artifact file (the artifact was replaced or damaged); a malformed
+            ``model_def`` record or one whose name another model already has.
     """
     artifact = Path(artifact)
     path = manifest_path(artifact)
@@ -178,6 +184,9 @@ def read_manifest(artifact: Path) -> Dict:
         raise ArtifactError(f"{path}: schema_version {data.get('schema_version')!r}, expected {SCHEMA_VERSION}")
     if artifact.exists() and artifact_sha256(artifact) != data.get("sha256"):
         raise ArtifactError(f"{artifact} does not match its manifest's sha256 (file replaced or damaged)")
+    if "model_def" in data:  # a user's network: known to this process from now on (nothing imported yet)
+        from pocketsr.mobile_models.model_def import register_record
+        register_record(data["model"], data["model_def"])
     return data
 
 

@@ -69,6 +69,10 @@ class ModelSpec:
             tiled output stays at least that close to whole-image inference (worst of the five
             real photographs of ``../shared``, 180x320 tiles, fp32; ``tools/seam_curve.py``).
         default: part of the default ``pocketsr convert`` job.
+        origin: where a model that pocketsr does not ship came from, written into each
+            artifact's manifest: ``{"model_def": {...}}`` for a network defined in a user's .py
+            file, ``{"entry_point": {...}}`` for one an installed package registers (see
+            :mod:`pocketsr.mobile_models.model_def`); None for the built-in models.
     """
 
     name: str
@@ -85,6 +89,7 @@ class ModelSpec:
     seam_overlaps: Dict[int, int] = field(default_factory=dict)
     has_training_form: bool = True
     default: bool = True
+    origin: Optional[Dict] = None
 
     def weights_for(self, form: str) -> Optional[WeightsEntry]:
         return next((w for w in self.weights if w.form == form), None)
@@ -190,15 +195,25 @@ for _name, _title, _file, _sha, _cfg, _ref in (
 
 
 def get_spec(name: str) -> ModelSpec:
-    """Registry entry by name (case-insensitive). Raises :class:`InputError` if unknown."""
+    """Registry entry by name (case-insensitive). A name not registered yet is looked up in the
+    models installed packages register (entry-point group ``pocketsr.models``, loaded on first
+    need). Raises :class:`InputError` if unknown (naming entry points that failed to load)."""
     spec = MODELS.get(name.lower())
     if spec is None:
-        raise InputError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+        from .model_def import load_entry_points
+        problems = load_entry_points()
+        spec = MODELS.get(name.lower())
+        if spec is None:
+            broken = f" (not loaded: {'; '.join(problems)})" if problems else ""
+            raise InputError(f"unknown model {name!r}; available: {', '.join(MODELS)}{broken}")
     return spec
 
 
 def list_models(default_only: bool = False) -> list:
-    """Registry names in registration order (only the default convert set if asked)."""
+    """Registry names in registration order (only the default convert set if asked), including
+    those of installed packages' ``pocketsr.models`` entry points."""
+    from .model_def import load_entry_points
+    load_entry_points()
     return [n for n, s in MODELS.items() if s.default or not default_only]
 
 
@@ -225,6 +240,9 @@ def create_model(name: str, form: str = "deploy", pretrained: bool = True,
         foreign weights (one-line message naming missing/unexpected keys).
     """
     spec = get_spec(name)
+    if weights is None and pretrained and not spec.weights:
+        from .model_def import own_weights
+        weights = own_weights(spec)  # a user network: the checkpoint it was defined with
     if weights is not None:
         return _load_local(spec, Path(weights), form)
     if not pretrained:
@@ -247,6 +265,8 @@ def _guess_model(state) -> Optional[str]:
     """Name the registered model and form whose architecture ``state`` fits, if any."""
     keys = {k: tuple(v.shape) for k, v in state.items()}
     for spec in MODELS.values():
+        if spec.origin:  # not a published architecture (and a user's file may be gone)
+            continue
         for form in ("training", "deploy") if spec.has_training_form else ("deploy",):
             own = spec.build(form).body.state_dict()
             if keys == {k: tuple(v.shape) for k, v in own.items()}:

@@ -99,6 +99,7 @@ class SRNet(nn.Module):
         last = folded.body.get_submodule(folded.last_conv)
         first.weight.data.mul_(folded.pixel_range)
         last.weight.data.div_(folded.pixel_range)
-        last.bias.data.div_(folded.pixel_range)
+        if last.bias is not None:  # a bias-free last conv (user networks) has only weights to scale
+            last.bias.data.div_(folded.pixel_range)
         folded.pixel_range = 1.0
         return folded
