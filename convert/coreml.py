@@ -306,12 +306,15 @@ class CoreMLTarget(Target):
                                      f"{w * scale}x{h * scale}. Contract: pocketsr convert/CONTRACT.md")
         mlmodel.version = __version__
         if spec is not None:
-            src = spec.pretrained_source
             mlmodel.author = f"{spec.paper}. Converted by pocketsr {__version__}."
+        if spec is not None and spec.weights:
+            src = spec.pretrained_source
             mlmodel.license = (f"Weights: {src.license} ({src.repo} @ {src.commit[:7]})"
                                if weights.get("official", True) else
                                f"Weights: local file {Path(weights.get('path', '?')).name} "
                                f"(architecture {src.repo}, {src.license})")
+        elif spec is not None:  # a user network: no published source
+            mlmodel.license = f"Weights: local file {Path(weights.get('path', '?')).name} ({spec.license})"
         if io == "image":
             mlmodel.input_description["lr"] = f"Low-resolution RGB image, {w}x{h} (8-bit)."
             mlmodel.output_description["sr"] = (f"Super-resolved RGB image, {w * scale}x{h * scale} "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -222,7 +223,14 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
     folded, headroom = copy.deepcopy(cache[key][0]), cache[key][1]
     # Dynamic-size artifacts have their own rewrites (convert/dynamic.py), Core ML none.
     rewrite = gpu_friendly and target.name == "tflite" and not dynamic
-    rewrites = gpu_rewrites_(folded) if rewrite else []
+    rewrites, skipped = [], []
+    if rewrite:
+        try:
+            rewrites = gpu_rewrites_(folded)
+        except ValueError as exc:  # a pixel shuffle not fed by a conv in an nn.Sequential (user networks)
+            folded = copy.deepcopy(cache[key][0])
+            skipped = [{"rewrite": "depth_to_space", "reason": str(exc)}]
+            rewrites = gpu_rewrites_(folded, [r for r in GPU_REWRITES if r != "depth_to_space"])
     plan = None
     if target.needs_plan(precision):
         from .quantize import plan_quantization
@@ -252,10 +260,12 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
                                 "method": ("internal range rescaling" if hasattr(deploy.body, "rescale_range_")
                                            else "first/last conv") if spec.pixel_range != 1.0 else None},
                 "weights": weights_rec,
+                **(spec.origin or {}),  # a user network: model_def (or entry_point) record
                 "params": sum(p.numel() for p in deploy.parameters()),
                 "tools": tool_versions(list(target.packages)),
                 "created": utc_now(),
                 "conversion": {"seconds": round(seconds, 2), "rewrites": rewrites,
+                               **({"rewrites_skipped": skipped} if skipped else {}),
                                "fp16_headroom_rescaling": headroom, **result.details},
                 "tiling": tiling_record(folded, spec.scale, None if dynamic else tuple(input_size),
                                         spec.seam_overlaps),
@@ -274,16 +284,58 @@ def record_validation(path: Path, manifest: Dict, validation: Dict) -> Dict:
     return manifest
 
 
+class ConversionFailed(ConversionError):
+    """Some jobs could not be converted (e.g. a network op a target has no conversion for); every
+    other job's artifact was written, validated and listed in ``index.json``. Exit code 4.
+
+    Attributes:
+        failures: ``[{"model", "target", "precision", "error"}]`` in job order (``error``: one line).
+        manifests: the manifests of the artifacts that were written, in job order.
+    """
+
+    exit_code = 4
+
+    def __init__(self, failures: List[Dict], manifests: List[Dict], total: int, note: str = ""):
+        self.failures, self.manifests, self.total = failures, manifests, total
+        groups: Dict[Tuple[str, str, str], List[str]] = {}
+        for f in failures:
+            groups.setdefault((f["model"], f["target"], f["error"]), []).append(f["precision"])
+        what = "; ".join(f"{model} {target} {', '.join(precisions)}: {error}"
+                         for (model, target, error), precisions in groups.items())
+        kept = total - len(failures)
+        super().__init__(f"{len(failures)} of {total} conversion(s) failed — {what} "
+                         f"({kept} other artifact(s) written{note})")
+
+
+def failure_reason(exc: BaseException) -> str:
+    """One line saying why a target could not convert: the op it has no conversion for when its
+    converter names one (coremltools, litert-torch), else the converter's own first line."""
+    text = str(exc)
+    m = re.search(r"convert function for op '([^']+)' not implemented", text)
+    if m:
+        return f"coremltools cannot convert op '{m.group(1)}'"
+    m = re.search(r"Lowering not found: aten\.([\w]+)", text)
+    if m:
+        return f"litert-torch cannot convert op '{m.group(1)}' (no lowering for aten.{m.group(1)})"
+    return text if len(text) <= 300 else text[:300] + "…"
+
+
 def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, validator,
              weights: Optional[Path] = None, on_step: Optional[Callable[[str, Tuple[str, str, str]], None]] = None,
              quant_options=None, dynamic: bool = False, gpu_friendly: bool = True,
-             target_options: Optional[Dict[str, Dict]] = None) -> List[Dict]:
+             target_options: Optional[Dict[str, Dict]] = None,
+             on_failed: Optional[Callable[[Dict], None]] = None) -> List[Dict]:
     """Convert and validate every job; returns the manifests (with validation) in job order.
 
     ``on_step(label, key)`` is called as each step starts: ``key`` is ``("convert" | "validate",
     target, precision)``, so a caller can time steps and estimate the remaining ones.
+    A job whose conversion fails (:class:`ConversionError`, e.g. an op the target cannot
+    convert) does not stop the others: ``on_failed({"model", "target", "precision", "error"})``
+    is called, nothing of that artifact is written, and the run ends with
+    :class:`ConversionFailed` once every other job is done.
 
     Raises:
+        ConversionFailed: one or more jobs could not be converted (the rest are done).
         Interrupted: Ctrl-C during a validation (the artifact stays, with ``"validation": null``,
             and ``index.json`` is updated). Ctrl-C during a conversion propagates as
             ``KeyboardInterrupt`` and leaves nothing of that artifact (atomic writes).
@@ -292,17 +344,25 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
     out_dir.mkdir(parents=True, exist_ok=True)
     deploy_models: Dict[str, object] = {}
     cache: Dict = {}
-    manifests = []
+    manifests: List[Dict] = []
+    failures: List[Dict] = []
     for job in jobs:
         if on_step:
             on_step(f"convert {job.model} → {job.target} {job.precision}", ("convert", job.target, job.precision))
         if job.model not in deploy_models:
             deploy_models[job.model] = create_model(job.model, "deploy", weights=weights)
-        path, manifest = build_artifact(job.model, job.target, job.precision, input_size, out_dir,
-                                        weights, deploy=deploy_models[job.model],
-                                        quant_options=quant_options, dynamic=dynamic,
-                                        gpu_friendly=gpu_friendly, target_options=target_options,
-                                        cache=cache)
+        try:
+            path, manifest = build_artifact(job.model, job.target, job.precision, input_size, out_dir,
+                                            weights, deploy=deploy_models[job.model],
+                                            quant_options=quant_options, dynamic=dynamic,
+                                            gpu_friendly=gpu_friendly, target_options=target_options,
+                                            cache=cache)
+        except ConversionError as exc:  # this target cannot make this artifact; the others go on
+            failures.append({"model": job.model, "target": job.target, "precision": job.precision,
+                             "error": failure_reason(exc)})
+            if on_failed:
+                on_failed(failures[-1])
+            continue
         if validator is not None:
             t0 = time.perf_counter()
             try:
@@ -322,4 +382,6 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
             manifest = record_validation(path, manifest, validation)
         manifests.append(manifest)
         update_index(out_dir)
+    if failures:
+        raise ConversionFailed(failures, manifests, len(jobs))
     return manifests
