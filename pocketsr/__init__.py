@@ -16,7 +16,7 @@ downward (models -> runtime -> datasets -> convert -> validate -> CLI/API):
 
 from .version import __version__
 
-_API = ("list_models", "create_model", "convert_models", "validate_artifact", "validate_artifacts", "upscale",
+_API = ("list_models", "create_model", "define_model", "convert_models", "validate_artifact", "validate_artifacts", "upscale",
         "upscale_array", "write_report", "write_bundle", "ingest_device_reports", "default_datasets")
 
 __all__ = ["__version__", *_API]

@@ -44,6 +44,41 @@ def create_model(name: str, form: str = "deploy", pretrained: bool = True, weigh
     return build(name, form, pretrained, weights)
 
 
+def define_model(model_def: str, weights: Union[str, Path], scale: int, *, pixel_range: float = 1.0,
+                 model_args: Union[None, str, Dict] = None, name: Optional[str] = None) -> str:
+    """Register a network pocketsr does not ship — a ``torch.nn.Module`` class in a .py file —
+    so every function here takes it by name (``pocketsr convert --model-def``; the README's
+    "Bring your own network").
+
+    The file is imported, ``Class(**model_args)`` built and ``weights`` loaded (a training-form
+    checkpoint of a network with :class:`~pocketsr.mobile_models.RepBlock` blocks is
+    reparameterized and compared with its deploy form); the output must be ``scale`` times the
+    input and finite on real photo crops, and ``pixel_range=255`` must fold exactly into the
+    first and last conv (:mod:`pocketsr.mobile_models.model_def`).
+
+    Args:
+        model_def: ``"PATH.py:ClassName"``. The forward maps ``(N, 3, H, W)`` float32 RGB in
+            ``[0, pixel_range]`` to ``(N, 3, scale*H, scale*W)``.
+        weights: the checkpoint (``torch.save`` of a state dict).
+        scale: upscale factor, 1..8. pixel_range: 1 or 255 (the network's white level).
+        model_args: constructor keyword arguments, a dict or a JSON object string.
+        name: registry name (default: the class name, lower case).
+
+    Returns:
+        The registry name (artifacts are named ``<name>_x<scale>_<H>x<W>_<precision>``).
+
+    Raises:
+        InputError: one line naming the cause (file or class not found, import error, rejected
+            arguments, wrong output shape, NaN/inf output, unfoldable pixel range, ...).
+        WeightsError: the checkpoint does not fit (missing/unexpected keys, shapes, with counts).
+    """
+    from .datasets.sets import probe_images
+    from .mobile_models.model_def import define_model as define
+
+    photos = probe_images()[:4]  # the four real photo crops (the last two are noise)
+    return define(model_def, weights, scale, pixel_range, model_args, name, images=photos).name
+
+
 def default_datasets(scale: int = 4) -> List[Path]:
     """Set5 and Set14 of the development data folder (``../shared/datasets`` beside a source
     checkout, or ``POCKETSR_DATA_DIR``) when present; empty on a user's machine, where the
@@ -92,15 +127,22 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
                    finetune_steps: int = 0, max_float_layers: int = 12, dynamic_size: bool = False,
                    gpu_friendly: bool = True, coreml_io: str = "image", report: bool = False,
                    bundle: Optional[Union[str, Path]] = None,
+                   model_def: Optional[str] = None, model_args: Union[None, str, Dict] = None,
+                   scale: Optional[int] = None, pixel_range: Optional[float] = None, name: Optional[str] = None,
                    on_plan: Optional[Callable[[list], None]] = None,
                    on_step: Optional[Callable[[str, tuple], None]] = None,
                    on_converted: Optional[Callable[[List[Dict]], None]] = None,
-                   on_report_step: Optional[Callable[[str], None]] = None) -> List[Dict]:
+                   on_report_step: Optional[Callable[[str], None]] = None,
+                   on_failed: Optional[Callable[[Dict], None]] = None) -> List[Dict]:
     """Official weights -> deploy form -> one artifact per (model, target, precision), each
     with its manifest and (by default) validated; the same job as ``pocketsr convert``.
 
     Args:
         models: registry names (default: the default set, LKDN-S and FMEN-S).
+        model_def: instead of ``models``, a network of your own, ``"PATH.py:ClassName"``, with
+            ``weights`` (required), ``scale`` (required), ``pixel_range`` (1 or 255, default 1),
+            ``model_args`` (constructor arguments, dict or JSON) and ``name``; see
+            :func:`define_model`. Its manifests carry a ``model_def`` record.
         targets: ``"tflite"``, ``"coreml"`` (default: every available target).
         precisions: e.g. ``"fp32"``, ``"int8-full"`` (default: each target's defaults).
         input_size: fixed LR input ``(H, W)`` or ``"HxW"`` in pixels (HR is 4x).
@@ -109,9 +151,10 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
             benchmark (+ ``data`` folders, default Set5/Set14 when present).
         report: also write ``report.html`` + ``report.json`` into ``output``.
         bundle: also write an app bundle of the shipped picks there (:func:`write_bundle`).
-        on_plan / on_step / on_converted / on_report_step: progress callbacks (the job list
-            before any work; ``(label, (kind, target, precision))`` as each step starts; the
-            manifests when every artifact is done; each report step's label).
+        on_plan / on_step / on_converted / on_report_step / on_failed: progress callbacks (the
+            job list before any work; ``(label, (kind, target, precision))`` as each step starts;
+            the manifests when every artifact is done; each report step's label;
+            ``{"model", "target", "precision", "error"}`` of a conversion that failed).
         gpu_friendly: exact TFLite graph rewrites so the GPU delegate takes the whole graph
             (PixelShuffle as DEPTH_TO_SPACE, LayerNorm as 1x1 convs; fixed-size TFLite only;
             default on, False: ``--no-gpu-friendly``).
@@ -123,8 +166,12 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
         failed gate is data here (the CLI turns it into exit code 3).
 
     Raises:
-        InputError: bad names, sizes, folders or an output folder that cannot be written —
-            before any work. WeightsError, ConversionError: during the work.
+        InputError: bad names, sizes, folders or an output folder that cannot be written, or a
+            ``model_def`` that cannot be used — before any work. WeightsError: during the work.
+        ConversionFailed (:class:`pocketsr.convert.pipeline.ConversionFailed`, exit code 4 in
+            the CLI): a target could not convert some jobs (e.g. an op it has no conversion
+            for); raised at the end, after every other job's artifact, the report and the
+            bundle were written; its ``failures`` and ``manifests`` say which.
         Interrupted: Ctrl-C; artifacts already written stay; one converted but not yet
             validated is kept with ``"validation": null`` and listed so in ``index.json``
             (``pocketsr validate`` finishes it).
@@ -132,11 +179,22 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
     from .convert.calibration import collect_frames
     from .convert.base import get_target
     from .convert.manifest import ensure_writable
-    from .convert.pipeline import plan, run_jobs
+    from .convert.pipeline import ConversionFailed, plan, run_jobs
     from .convert.quantize import QuantOptions
     from .validate.validator import Validator
 
     size = _size(input_size)
+    if model_def is not None:
+        if models:
+            raise InputError("give --model or --model-def, not both")
+        if weights is None:
+            raise InputError("--model-def needs --weights: the checkpoint of your network")
+        if scale is None:
+            raise InputError("--model-def needs --scale: the network's upscale factor")
+        models = [define_model(model_def, weights, scale, pixel_range=1.0 if pixel_range is None else pixel_range,
+                               model_args=model_args, name=name)]
+    elif any(v is not None for v in (model_args, scale, pixel_range, name)):
+        raise InputError("--model-args, --scale, --pixel-range and --name are for --model-def")
     models_ = _names(models) or list_models(default_only=True)
     if weights is not None and len(models_) != 1:
         raise InputError("--weights needs exactly one --model")
@@ -163,21 +221,30 @@ def convert_models(models: Union[None, str, Sequence[str]] = None,
         validator.keep_comparisons(IMAGES, CROP)  # the report then re-runs no artifact for them
     if on_plan:
         on_plan(jobs)
+    failed = None
     try:
         manifests = run_jobs(jobs, size, output, validator, weights=weights, on_step=on_step,
                              quant_options=quant, dynamic=dynamic_size, gpu_friendly=gpu_friendly,
-                             target_options=target_options)
+                             target_options=target_options, on_failed=on_failed)
+    except ConversionFailed as exc:  # the other jobs are done: report and bundle them, then say so
+        manifests, failed = exc.manifests, exc
     except BaseException:
         if created and output.is_dir() and not any(output.iterdir()):
             output.rmdir()  # an interrupted first run leaves no empty folder behind
         raise
     if on_converted:
         on_converted(manifests)
-    if report:
+    if report and manifests:
         write_report(output, photos=photos, threads=threads, validator=validator, on_step=on_report_step)
-    if bundle is not None:
+    if bundle is not None and manifests:
         write_bundle(output, bundle, pick="ship" if validate else "all", seed=seed, threads=threads,
                      on_step=on_report_step)
+    if failed is not None:
+        if not manifests and created and output.is_dir() and not any(output.iterdir()):
+            output.rmdir()
+        gate = sum(1 for m in manifests if (m.get("validation") or {}).get("passed") is False)
+        raise ConversionFailed(failed.failures, manifests, failed.total,
+                               f", {gate} of them failed their gate" if gate else "")
     return manifests
 
 
@@ -346,5 +413,5 @@ def ingest_device_reports(files: Sequence[Union[str, Path]], folder: Union[str, 
     return ingest([Path(f) for f in files], Path(folder))
 
 
-__all__ = ["list_models", "create_model", "convert_models", "validate_artifact", "validate_artifacts", "upscale", "upscale_array", "write_report",
+__all__ = ["list_models", "create_model", "define_model", "convert_models", "validate_artifact", "validate_artifacts", "upscale", "upscale_array", "write_report",
            "write_bundle", "ingest_device_reports", "default_datasets", "Interrupted"]

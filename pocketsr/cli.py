@@ -1,5 +1,6 @@
 """The ``pocketsr`` command line (typer). Every expected failure is one line on stderr and a
-non-zero exit code: 2 bad input/weights/artifact, 3 an artifact failed its gate, 130 Ctrl-C."""
+non-zero exit code: 2 bad input/weights/artifact, 3 an artifact failed its gate, 4 a target could
+not convert some artifacts (the others were written), 130 Ctrl-C."""
 
 from __future__ import annotations
 
@@ -51,19 +52,27 @@ def _size(n: int) -> str:
 @app.command()
 def models() -> None:
     """List registered models: scale, parameters, value range, weight source, reference PSNR."""
-    from pocketsr.mobile_models import MODELS
+    from pocketsr.mobile_models import get_spec, list_models
+    from pocketsr.mobile_models.model_def import load_entry_points
 
     table = Table(title="pocketsr models")
     for col in ("model", "scale", "params (deploy)", "native range", "official weights", "license",
                 "Set5 / Set14 PSNR-Y"):
         table.add_column(col)
-    for spec in MODELS.values():
+    for name in list_models():  # the built-in models, then those of installed packages
+        spec = get_spec(name)
         params = sum(p.numel() for p in spec.build("deploy").parameters())
-        e = spec.pretrained_source
+        e = spec.pretrained_source if spec.weights else None
+        source = f"{e.repo}@{e.commit[:7]} {e.filename} ({e.form})" if e else "— (give --weights)"
+        ep = (spec.origin or {}).get("entry_point")
+        if ep:
+            source += f"; entry point of {ep['distribution']} {ep['version']}"
         ref = " / ".join(f"{spec.reference[k][0]:.4f}" for k in ("Set5", "Set14") if k in spec.reference) or "—"
         table.add_row(spec.name, f"x{spec.scale}", f"{params:,}", f"[0, {spec.pixel_range:g}]",
-                      f"{e.repo}@{e.commit[:7]} {e.filename} ({e.form})", spec.license, ref)
+                      source, spec.license, ref)
     out.print(table)
+    for problem in load_entry_points():
+        err.print(f"note: not loaded: {problem}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("eval")
@@ -126,7 +135,7 @@ def _fp16_peak(validation: dict) -> str:
     return text if h.get("passed") else f"[red]{text} over[/]"
 
 
-def _summary_table(manifests: List[dict]) -> Table:
+def _summary_table(manifests: List[dict], failures: Optional[List[dict]] = None) -> Table:
     from pocketsr.datasets.sets import BUILTIN_BENCHMARK
 
     seen = {b["dataset"] for m in manifests for b in (m.get("validation") or {}).get("benchmarks", [])}
@@ -151,6 +160,9 @@ def _summary_table(manifests: List[dict]) -> Table:
                       f"{v['parity']['max_abs']:.1e}" if v else "—",
                       *(delta(n) for n in names), _gpu(m),
                       _fp16_peak(v), verdict)
+    for f in failures or ():  # conversions a target could not do (no artifact)
+        table.add_row(f["model"], f["target"], f["precision"], "—", "—", "—", *("—" for _ in names), "—", "—",
+                      Text(f"NOT CONVERTED: {f['error']}", style="red"))
     return table
 
 
@@ -254,11 +266,23 @@ def convert(
     dynamic_size: bool = typer.Option(False, "--dynamic-size", help="TFLite artifacts that accept any HxW (PixelShuffle as one-hot transposed conv)."),
     gpu_friendly: bool = typer.Option(True, "--gpu-friendly/--no-gpu-friendly", help="TFLite (fixed size): exact rewrites so the GPU delegate takes the whole graph (PixelShuffle as DEPTH_TO_SPACE, LayerNorm as 1x1 convs). Default on."),
     coreml_io: str = typer.Option("image", "--coreml-io", help="Core ML I/O: image (CVPixelBuffer in and out) or tensor (float32 NCHW [0, 1]; file tagged _tensor)."),
+    model_def: Optional[str] = typer.Option(None, "--model-def", help="Your own network instead of --model: PATH.py:ClassName (a torch.nn.Module); needs --weights and --scale."),
+    model_args: Optional[str] = typer.Option(None, "--model-args", help="--model-def constructor arguments as a JSON object, e.g. '{\"channels\": 32}'."),
+    scale: Optional[int] = typer.Option(None, "--scale", help="--model-def: the network's upscale factor (1..8)."),
+    pixel_range: Optional[float] = typer.Option(None, "--pixel-range", help="--model-def: the network's input white level, 1 (default) or 255 (folded into its first and last conv)."),
+    name: Optional[str] = typer.Option(None, "--name", help="--model-def: registry name for its artifacts (default: the class name in lower case)."),
     report: bool = typer.Option(True, "--report/--no-report", help="End by writing report.html + report.json for the whole output folder."),
     bundle: Optional[Path] = typer.Option(None, "--bundle", help="End by writing an app bundle (the shipped picks, bundle.json, golden set) to this folder."),
 ) -> None:
     """The main job: official weights, deploy form, then one artifact per model, target and
     precision, each validated, then a summary table and the conversion report (report.html).
+
+    --model-def PATH.py:Class --weights FILE --scale S runs your own network through the same
+    job (see the README's "Bring your own network").
+
+    A target that cannot convert the network (an op it has no conversion for) does not stop the
+    others: their artifacts are written and validated, and the run ends with exit code 4 naming
+    what failed.
 
     Ctrl-C stops it (exit 130): finished artifacts stay; one converted but not yet validated stays
     with "validation": null, listed so in index.json, for pocketsr validate to finish.
@@ -290,11 +314,25 @@ def convert(
                               f"{clock.describe_remaining()})", soft_wrap=True)
             progress.update(task, description=label)
 
+        def failed(failure) -> None:
+            # no artifact, so no validation step: drop it from the plan and the bar
+            clock, task = holder["clock"], holder["task"]
+            key = ("validate", failure["target"], failure["precision"])
+            if key in clock.plan[len(clock.done):]:
+                rest = clock.plan[len(clock.done):]
+                rest.remove(key)
+                clock.plan[len(clock.done):] = rest
+                progress.update(task, total=len(clock.plan))
+            holder.setdefault("failed", []).append(failure)
+
         def converted(manifests) -> None:
             step("done", None)
             progress.stop()
-            err.print(f"converted and validated {len(manifests)} artifact(s) in {_duration(holder['clock'].total())}")
-            out.print(_summary_table(manifests))
+            failures = holder.get("failed", [])
+            note = f" ({len(failures)} conversion(s) failed)" if failures else ""
+            err.print(f"converted and validated {len(manifests)} artifact(s) in "
+                      f"{_duration(holder['clock'].total())}{note}")
+            out.print(_summary_table(manifests, failures))
             out.print(f"artifacts, manifests and index.json in {output}/")
 
         steps = _ReportSteps(output)
@@ -305,7 +343,8 @@ def convert(
                 calibration=calibration, calibration_count=calibration_count, seed=seed,
                 finetune_steps=finetune_steps, max_float_layers=max_float_layers, dynamic_size=dynamic_size,
                 gpu_friendly=gpu_friendly, coreml_io=coreml_io, report=report, bundle=bundle,
-                on_plan=on_plan, on_step=step, on_converted=converted, on_report_step=steps)
+                model_def=model_def, model_args=model_args, scale=scale, pixel_range=pixel_range, name=name,
+                on_plan=on_plan, on_step=step, on_converted=converted, on_report_step=steps, on_failed=failed)
         except BaseException:
             steps.close(written=False)
             raise
@@ -652,7 +691,8 @@ def video(
 
 def main(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point. Exit codes: 0 done, 2 usage error or bad input/weights/artifact,
-    3 an artifact failed its gate, 130 Ctrl-C, 1 an unexpected error (a bug)."""
+    3 an artifact failed its gate, 4 a target could not convert some artifacts (the others were
+    written), 130 Ctrl-C, 1 an unexpected error (a bug)."""
     _quiet_libraries()
     interrupts.install()  # Ctrl-C is not lost inside JAX's gc callback
     command = typer.main.get_command(app)

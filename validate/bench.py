@@ -211,7 +211,7 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
             budget_s: Optional[float] = None) -> Dict:
     """One measurement in this process (``budget_s``: see :func:`time_runs`).
 
-    ``kind``: ``artifact`` (``what`` = artifact path), ``torch`` (``what`` = registry model,
+    ``kind``: ``artifact`` (``what`` = artifact path), ``torch`` (``what`` = registry model or an artifact of it,
     ``size`` = LR ``(h, w)``, ``form`` training/deploy), ``onnxruntime`` (``what`` = fixed-shape
     ``.onnx`` path) or ``matmul`` (fp32 ``MATMUL_N`` square matmul by PyTorch and NumPy, and by
     LiteRT when ``what`` is ``"litert"``).
@@ -251,6 +251,9 @@ def measure(kind: str, what: str, threads: int, runs: int, warmup: int,
         from pocketsr.runtime.runners import TorchRunner
         import_rss = _status_mb("VmRSS")
         torch.set_num_threads(threads)
+        if Path(what).suffix in (".tflite", ".mlpackage"):  # an artifact: its manifest names the model (a user network)
+            from pocketsr.convert.manifest import read_manifest
+            what = read_manifest(Path(what))["model"]
         # latency does not depend on the weights: a form without official weights runs random ones
         pretrained = form == "deploy" or get_spec(what).weights_for(form) is not None
         runner = TorchRunner(create_model(what, form, pretrained=pretrained), get_spec(what).scale, threads)

@@ -376,7 +376,9 @@ def measure_latencies(items: Sequence[Tuple[Path, Dict]], threads: int = 2, runs
             latencies[m["file"]] = {**r, "threads": threads}
             if torch and m["model"] not in torch_latency:
                 step(f"timing {m['model']} PyTorch eager")
-                torch_latency[m["model"]] = {**run_isolated("torch", m["model"], threads, runs, warmup,
+                # a user network is known to the child through its artifact's manifest (model_def)
+                what = str(path) if "model_def" in m else m["model"]
+                torch_latency[m["model"]] = {**run_isolated("torch", what, threads, runs, warmup,
                                                             r["input"], budget_s=LATENCY_BUDGET_S),
                                              "threads": threads}
     return latencies, torch_latency

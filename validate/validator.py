@@ -27,7 +27,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from pocketsr.mobile_models import create_model
+from pocketsr.errors import ArtifactError
+from pocketsr.mobile_models import create_model, sha256_file
+from pocketsr.mobile_models.model_def import register_record
 
 from pocketsr.datasets.benchmark import evaluate
 from pocketsr.runtime.images import crops, to_tensor_array
@@ -90,11 +92,25 @@ class Validator:
 
     # -- reference -------------------------------------------------------------------------
     def reference(self, manifest: Dict) -> TorchRunner:
-        """PyTorch deploy model of the artifact's model and weights (unfolded pixel range)."""
+        """PyTorch deploy model of the artifact's model and weights (unfolded pixel range).
+
+        A user network (manifest ``model_def``) is rebuilt from its recorded .py file and
+        checkpoint; a local checkpoint must still be the file converted.
+
+        Raises:
+            ArtifactError: the .py file or the local checkpoint changed since conversion
+                (sha256) or is gone. WeightsError, InputError: as ``create_model``.
+        """
         weights = manifest["weights"]
         key = (manifest["model"], weights.get("sha256"))
         if key not in self._models:
+            if "model_def" in manifest:  # normally done by read_manifest; a manifest dict may come directly
+                register_record(manifest["model"], manifest["model_def"])
             local = None if weights.get("official", True) else weights.get("path")
+            if local is not None and Path(local).is_file() and weights.get("sha256") \
+                    and sha256_file(Path(local)) != weights["sha256"]:
+                raise ArtifactError(f"weights {local} changed since {manifest['file']} was converted (sha256 "
+                                    f"{weights['sha256'][:12]}… then); restore the file or convert again")
             model = create_model(manifest["model"], "deploy", pretrained=True, weights=local)
             self._models[key] = TorchRunner(model, manifest["scale"], self.threads)
         return self._models[key]
