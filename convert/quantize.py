@@ -566,13 +566,17 @@ def plan_quantization(model: nn.Module, precision: str, input_size: Tuple[int, i
     from .calibration import calibration_set
 
     from pocketsr.datasets.sets import builtin_pairs
-    from pocketsr.runtime.tiling import default_overlap, receptive_field_radius
+    from pocketsr.runtime.tiling import (UnboundedReceptiveField, default_overlap, nonlocal_overlap,
+                                         receptive_field_radius)
     from pocketsr.convert.gates import GATES
 
     options = options or QuantOptions()
     calib, source = calibration_set(options.calibration, input_size, options.count, options.seed)
     selection = builtin_pairs("selection", model.scale)
-    overlap = default_overlap(receptive_field_radius(model, model.scale), tuple(input_size))
+    try:
+        overlap = default_overlap(receptive_field_radius(model, model.scale), tuple(input_size))
+    except UnboundedReceptiveField:  # not local: no exact overlap exists
+        overlap = nonlocal_overlap(tuple(input_size))
     small = torch.from_numpy(np.concatenate([to_tensor_array(c[:64, :96]) for c in calib[:6]]))
     ranking = layer_sensitivity(model, precision, small) if options.max_float_layers > 0 else []
     if options.finetune_steps > 0:

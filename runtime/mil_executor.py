@@ -310,6 +310,93 @@ def _lut_to_dense(a, o):
     return torch.gather(expanded, k, idx.unsqueeze(-1)).squeeze(-1)
 
 
+def _pads(a, x: torch.Tensor, k: Sequence[int], strides: Sequence[int]) -> List[int]:
+    """``[top, bottom, left, right]`` padding of a 2-D conv/pool op from its ``pad_type``
+    ("valid", "custom" with ``pad``, "same", "same_lower"; MIL semantics)."""
+    pad_type = str(a.get("pad_type", "valid")).lower()
+    if pad_type == "valid":
+        return [0, 0, 0, 0]
+    if pad_type == "custom":
+        return _ints(a["pad"])  # [top, bottom, left, right]
+    if pad_type in ("same", "same_lower"):
+        pads = []
+        for i in range(2):
+            n = x.shape[2 + i]
+            total = max((math.ceil(n / strides[i]) - 1) * strides[i] + k[i] - n, 0)
+            small, big = total // 2, total - total // 2
+            pads += [big, small] if pad_type == "same_lower" else [small, big]
+        return pads
+    raise UnsupportedOpError(f"pad_type {pad_type!r} is not supported")
+
+
+@op("max_pool")
+def _max_pool(a, o):
+    x = _f(a["x"])
+    if x.dim() != 4:
+        raise UnsupportedOpError(f"max_pool on rank {x.dim()} is not supported (2-D only)")
+    k = _ints(a["kernel_sizes"])
+    strides = _ints(a["strides"]) if "strides" in a else [1, 1]
+    pads = _pads(a, x, k, strides)
+    if any(pads):  # padded positions never win a max
+        x = F.pad(x, (pads[2], pads[3], pads[0], pads[1]), value=float("-inf"))
+    ceil = _bool(a["ceil_mode"]) if "ceil_mode" in a else False
+    return F.max_pool2d(x, k, strides, ceil_mode=ceil)
+
+
+def _bilinear(x: torch.Tensor, out_hw: Sequence[int], align_corners: bool, half_pixel: bool) -> torch.Tensor:
+    """Bilinear resampling of the last two axes to ``out_hw`` on MIL's sampling grid: with
+    ``align_corners`` point ``i`` samples ``i * (X_in - 1) / (X_out - 1)``; otherwise
+    ``i * s + 0.5 * s - 0.5`` with ``s = X_in / X_out`` (half-pixel centres) or ``i * s``;
+    clamped to ``[0, X_in - 1]``. Computed in float64 coordinates, float32 values."""
+    out = x
+    for axis, n_out in zip((-2, -1), out_hw):
+        n_in = out.shape[axis]
+        i = torch.arange(n_out, dtype=torch.float64)
+        if align_corners:
+            grid = i * ((n_in - 1) / (n_out - 1) if n_out > 1 else 0.0)
+        else:
+            step = n_in / n_out
+            grid = i * step + (0.5 * step - 0.5 if half_pixel else 0.0)
+        grid = grid.clamp(0, n_in - 1)
+        lo = grid.floor().long()
+        hi = (lo + 1).clamp(max=n_in - 1)
+        w = (grid - lo).float()
+        shape = [1] * out.dim()
+        shape[axis] = n_out
+        w = w.reshape(shape)
+        out = out.index_select(axis, lo) * (1 - w) + out.index_select(axis, hi) * w
+    return out
+
+
+@op("upsample_bilinear")
+def _upsample_bilinear(a, o):
+    x = _f(a["x"])
+    # output size floor(H * scale), as the program declares it (the scale is stored rounded)
+    shape = o.output_shapes[0]
+    if shape is None or any(not isinstance(d, int) or d < 0 for d in shape[-2:]):
+        out_hw = [int(math.floor(x.shape[-2] * _float(a.get("scale_factor_height", 1.0)))),
+                  int(math.floor(x.shape[-1] * _float(a.get("scale_factor_width", 1.0))))]
+    else:
+        out_hw = [int(d) for d in shape[-2:]]
+    align = _bool(a["align_corners"]) if "align_corners" in a else True
+    half = _bool(a["half_pixel_centers"]) if "half_pixel_centers" in a else not align
+    return _bilinear(x, out_hw, align, half)
+
+
+@op("resize_bilinear")
+def _resize_bilinear(a, o):
+    x = _f(a["x"])
+    out_hw = [_int(a.get("target_size_height", 1)), _int(a.get("target_size_width", 1))]
+    mode = str(a.get("sampling_mode", "DEFAULT")).upper()
+    if mode in ("STRICT_ALIGN_CORNERS", "ALIGN_CORNERS"):
+        if mode == "ALIGN_CORNERS" and 1 in out_hw:
+            raise UnsupportedOpError("resize_bilinear ALIGN_CORNERS to size 1 is not supported")
+        return _bilinear(x, out_hw, True, False)
+    if mode in ("UNALIGN_CORNERS", "DEFAULT"):
+        return _bilinear(x, out_hw, False, mode == "UNALIGN_CORNERS")
+    raise UnsupportedOpError(f"resize_bilinear sampling_mode {mode!r} is not supported")
+
+
 @op("conv")
 def _conv(a, o):
     x, w = _f(a["x"]), _f(a["weight"])
@@ -319,21 +406,8 @@ def _conv(a, o):
     strides = _ints(a["strides"]) if "strides" in a else [1, 1]
     dil = _ints(a["dilations"]) if "dilations" in a else [1, 1]
     groups = _int(a["groups"]) if "groups" in a else 1
-    pad_type = str(a.get("pad_type", "valid")).lower()
     k = [(w.shape[2 + i] - 1) * dil[i] + 1 for i in range(2)]
-    if pad_type == "valid":
-        pads = [0, 0, 0, 0]
-    elif pad_type == "custom":
-        pads = _ints(a["pad"])  # [top, bottom, left, right]
-    elif pad_type in ("same", "same_lower"):
-        pads = []
-        for i in range(2):
-            n = x.shape[2 + i]
-            total = max((math.ceil(n / strides[i]) - 1) * strides[i] + k[i] - n, 0)
-            small, big = total // 2, total - total // 2
-            pads += [big, small] if pad_type == "same_lower" else [small, big]
-    else:
-        raise UnsupportedOpError(f"conv pad_type {pad_type!r} is not supported")
+    pads = _pads(a, x, k, strides)
     padding = (0, 0)
     if pads[0] == pads[1] and pads[2] == pads[3]:
         padding = (pads[0], pads[2])

@@ -346,12 +346,58 @@ def tiling_record(model, scale: int, tile: Optional[Tuple[int, int]],
     """The manifest's ``tiling`` section for an artifact of ``tile`` input size (None: any size):
     receptive-field radius, the default overlap (:func:`default_overlap`), whether that is
     exact, the faster overlaps for a seam tolerance (``overlap_for_psnr_db``, from the
-    registry's measured ``seam_overlaps``, only those the tile allows) and the specification."""
-    radius = receptive_field_radius(model, scale)
+    registry's measured ``seam_overlaps``, only those the tile allows) and the specification.
+
+    A network that is not local (:class:`UnboundedReceptiveField`: global pooling, strided
+    convs, resampling — e.g. RLFN's ESA blocks) gets ``receptive_field_radius: None``,
+    ``exact: False``, ``not_local`` (why), and the overlap for the best seam floor the tile
+    allows (else :func:`nonlocal_overlap`) with its seam error measured now by
+    :func:`measure_seam` (``seam_psnr_db``: tiled vs whole image, fp32 PyTorch, worst case
+    of 2x2 tiles on a photograph every machine has).
+    """
+    try:
+        radius = receptive_field_radius(model, scale)
+    except UnboundedReceptiveField as exc:
+        floors = {db: o for db, o in sorted((seam_overlaps or {}).items()) if o == usable_overlap(o, tile)}
+        overlap = floors[max(floors)] if floors else nonlocal_overlap(tile)
+        return {"receptive_field_radius": None, "default_overlap": overlap, "exact": False,
+                "not_local": str(exc), "seam_psnr_db": measure_seam(model, scale, tile, overlap),
+                "overlap_for_psnr_db": {str(db): o for db, o in floors.items()},
+                "units": "LR pixels", "spec": "validate/TILING.md"}
     overlap = default_overlap(radius, tile)
     faster = {str(db): o for db, o in sorted((seam_overlaps or {}).items()) if o == usable_overlap(o, tile)}
     return {"receptive_field_radius": radius, "default_overlap": overlap, "exact": overlap >= radius,
             "overlap_for_psnr_db": faster, "units": "LR pixels", "spec": "validate/TILING.md"}
+
+
+#: tile assumed for a non-local any-size artifact's seam measurement (the default input size)
+SEAM_TILE = (180, 320)
+
+
+def nonlocal_overlap(tile: Optional[Tuple[int, int]]) -> int:
+    """Overlap for a non-local network without measured seam floors: a quarter of the shorter
+    tile side (tiles still advance by half a tile), 32 LR pixels for any-size artifacts."""
+    return usable_overlap(32, tile) if tile is None else max(0, min(tile) // 4)
+
+
+@torch.no_grad()
+def measure_seam(model, scale: int, tile: Optional[Tuple[int, int]], overlap: int) -> Optional[float]:
+    """Seam error of tiling ``model`` (float32, ``(1, 3, H, W)`` [0, 1] in and out) with ``tile``
+    (None: :data:`SEAM_TILE`) and ``overlap``: worst-case PSNR (dB, peak 1) of the 2x2-tile
+    tiling against whole-image inference of the centre of scikit-image's "rocket" photograph
+    (CC0, on every machine; edge-replicated where the tiles need more). None: identical."""
+    from skimage import data as skdata
+
+    from pocketsr.runtime.images import to_tensor_array
+
+    model = model.eval()
+
+    def run(x: np.ndarray) -> np.ndarray:
+        return model(torch.from_numpy(x)).numpy()
+
+    row = seam_curve(run, scale, [to_tensor_array(skdata.rocket())], tile or SEAM_TILE, [overlap],
+                     two_by_two=True)[0]
+    return None if row["psnr_db"] is None else round(row["psnr_db"], 2)
 
 
 def overlap_for(manifest: Optional[Dict] = None, model_name: Optional[str] = None,
@@ -361,7 +407,14 @@ def overlap_for(manifest: Optional[Dict] = None, model_name: Optional[str] = Non
     tiling = (manifest or {}).get("tiling") or {}
     if "default_overlap" in tiling:
         return int(tiling["default_overlap"])
-    return default_overlap(model_radius(model_name or (manifest or {}).get("model")), tile)
+    radius = model_radius(model_name or (manifest or {}).get("model"))
+    if radius is None:
+        from pocketsr.mobile_models import get_spec
+
+        seams = get_spec(model_name or manifest["model"]).seam_overlaps
+        floors = {db: o for db, o in seams.items() if o == usable_overlap(o, tile)}
+        return floors[max(floors)] if floors else nonlocal_overlap(tile)
+    return default_overlap(radius, tile)
 
 
 def choose_overlap(requested: Optional[int], tile: Tuple[int, int], manifest: Optional[Dict] = None,
@@ -387,20 +440,34 @@ def choose_overlap(requested: Optional[int], tile: Tuple[int, int], manifest: Op
     if requested is not None and requested > most and tiled:
         raise InputError(f"--overlap {requested} too large for {tile[0]}x{tile[1]} tiles (at most {most})")
     used = requested if requested is not None else overlap_for(manifest, model_name, tile=tile)
-    radius = model_radius(model_name or (manifest or {}).get("model"))
+    recorded = (manifest or {}).get("tiling") or {}
+    radius = (recorded["receptive_field_radius"] if "receptive_field_radius" in recorded
+              else model_radius(model_name or (manifest or {}).get("model")))
+    if radius is None:
+        seam = ((manifest or {}).get("tiling") or {}).get("seam_psnr_db")
+        note = (f"{model_name or manifest.get('model')} is not local (its attention sees the whole "
+                f"tile): tile seams are approximate at any overlap"
+                + (f" ({seam} dB at overlap {overlap_for(manifest, model_name, tile=tile)}, "
+                   "tiled vs whole image)" if seam is not None and requested is None else "")) if tiled else None
+        return used, radius, note
     note = (f"overlap {used} < receptive-field radius {radius}: tile seams are approximate "
             "(see the README's seam table)") if used < radius and tiled else None
     return used, radius, note
 
 
-def model_radius(name: Optional[str]) -> int:
-    """Receptive-field radius (LR pixels) of a registry model's deploy form."""
+def model_radius(name: Optional[str]) -> Optional[int]:
+    """Receptive-field radius (LR pixels) of a registry model's deploy form; None if the
+    network is not local (:class:`UnboundedReceptiveField`)."""
     from pocketsr.mobile_models import create_model, get_spec
 
     if name is None:
         raise ValueError("a model name is needed")
     spec = get_spec(name)
-    return receptive_field_radius(create_model(spec.name, "deploy", pretrained=False).fold_pixel_range(), spec.scale)
+    try:
+        return receptive_field_radius(create_model(spec.name, "deploy", pretrained=False).fold_pixel_range(),
+                                      spec.scale)
+    except UnboundedReceptiveField:
+        return None
 
 
 def seam_curve(run: Callable[[np.ndarray], np.ndarray], scale: int, images, tile: Tuple[int, int],

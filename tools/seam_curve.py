@@ -27,7 +27,7 @@ from pocketsr.mobile_models import create_model, get_spec  # noqa: E402
 from pocketsr.runtime.images import to_tensor_array
 from pocketsr.datasets.sets import real_photos  # noqa: E402
 from pocketsr.runtime.runners import TorchRunner  # noqa: E402
-from pocketsr.runtime.tiling import receptive_field_radius, seam_curve  # noqa: E402
+from pocketsr.runtime.tiling import UnboundedReceptiveField, receptive_field_radius, seam_curve  # noqa: E402
 
 TILE = (180, 320)
 
@@ -35,8 +35,13 @@ TILE = (180, 320)
 def curve(name: str, overlaps=None, threads: int = 2):
     model, _ = conversion_model(create_model(name, "deploy"))
     spec = get_spec(name)
-    radius = receptive_field_radius(model, spec.scale)
-    overlaps = overlaps or sorted({0, 1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48, radius // 2, radius} - {o for o in range(radius + 1, 999)})
+    try:
+        radius = receptive_field_radius(model, spec.scale)
+    except UnboundedReceptiveField:  # not local (RLFN's ESA): how close does each overlap get?
+        radius = None
+    overlaps = overlaps or (sorted({0, 1, 2, 4, 8, 12, 16, 20, 24, 32, 40, 48, radius // 2, radius}
+                                   - {o for o in range(radius + 1, 999)}) if radius is not None
+                            else [0, 8, 16, 24, 32, 40, 48, 64, 79])
     runner = TorchRunner(model, spec.scale, threads)
     photos = real_photos(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "real_world" / "photos")
     rows = seam_curve(runner, spec.scale, [to_tensor_array(img) for _, img in photos], TILE, overlaps)

@@ -48,6 +48,8 @@ IMAGES = 2
 #: visible seam to near-exact (each point costs ~8 tile inferences; README "Any image size"
 #: has the dense curve)
 SEAM_OVERLAPS = (0, 4, 8, 16, 32)
+#: further overlaps for networks that are not local (no radius at which tiling turns exact)
+NONLOCAL_SEAM_OVERLAPS = (44,)
 #: real photos in the seam curve (the largest; each adds 8 tile inferences per overlap: two
 #: photos doubled the report's longest step for the same shape of curve)
 SEAM_IMAGES = 1
@@ -244,8 +246,10 @@ def plot_seam(curves: Sequence[Dict]) -> Optional[str]:
     for c in curves:
         xs = [r["overlap"] for r in c["rows"]]
         ys = [r["psnr_db"] if r["psnr_db"] is not None else top for r in c["rows"]]
-        (line,) = ax.plot(xs, ys, "o-", label=f"{c.get('title', c['model'])} (radius {c['radius']})")
-        ax.axvline(c["radius"], color=line.get_color(), ls=":", lw=1)
+        radius = "not local" if c["radius"] is None else f"radius {c['radius']}"
+        (line,) = ax.plot(xs, ys, "o-", label=f"{c.get('title', c['model'])} ({radius})")
+        if c["radius"] is not None:
+            ax.axvline(c["radius"], color=line.get_color(), ls=":", lw=1)
         inf = [(x, top) for x, r in zip(xs, c["rows"]) if r["psnr_db"] is None]
         if inf:
             ax.scatter(*zip(*inf), marker="^", color=line.get_color(), zorder=3)
@@ -408,7 +412,7 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
     from pocketsr.validate.bench import machine
     from pocketsr.validate.device_report import on_device_rows
     from pocketsr.validate.layers import artifact_layer_report
-    from pocketsr.runtime.tiling import receptive_field_radius, seam_curve
+    from pocketsr.runtime.tiling import UnboundedReceptiveField, receptive_field_radius, seam_curve
     from pocketsr.validate.validator import DYNAMIC_PARITY_SIZE, Validator
 
     step = step or (lambda _msg: None)
@@ -435,8 +439,12 @@ def collect(folder: Path, photos: Optional[Path] = None, threads: int = 2, laten
             # function, so the pixel-range folding and fp16 rescaling of the artifacts' graph
             # (exact, and ~30 s for LKDN-S) are not needed here
             ref = validator.reference(group[0][1])
-            radius = receptive_field_radius(ref.model, spec.scale)
-            overlaps = sorted({o for o in (*SEAM_OVERLAPS, radius) if o <= radius})
+            try:
+                radius = receptive_field_radius(ref.model, spec.scale)
+            except UnboundedReceptiveField:  # not local (e.g. RLFN): the seam error at any overlap
+                radius = None
+            overlaps = (sorted({o for o in (*SEAM_OVERLAPS, radius) if o <= radius}) if radius is not None
+                        else [*SEAM_OVERLAPS, *NONLOCAL_SEAM_OVERLAPS])
             # 2x2 tiles per overlap, seams with exactly o pixels of context (the worst case)
             photos_ = sorted(real_photos(validator.photos_dir), key=lambda p: p[1].shape[0] * p[1].shape[1])[-SEAM_IMAGES:]
             xs = [to_tensor_array(img) for _, img in photos_]
