@@ -18,6 +18,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from pocketsr.mobile_models import create_model, get_spec, sha256_file
+from pocketsr.runtime.mil_executor import UnsupportedOpError
 from pocketsr.runtime.tiling import tiling_record
 
 from .base import ConversionError, get_target
@@ -308,8 +309,9 @@ class ConversionFailed(ConversionError):
 
 
 def failure_reason(exc: BaseException) -> str:
-    """One line saying why a target could not convert: the op it has no conversion for when its
-    converter names one (coremltools, litert-torch), else the converter's own first line."""
+    """One line saying why a target could not make an artifact: the op it has no conversion for
+    when its converter names one (coremltools, litert-torch) or the op pocketsr's Core ML executor
+    cannot run (the package could be neither inspected nor validated), else the error's own line."""
     text = str(exc)
     m = re.search(r"convert function for op '([^']+)' not implemented", text)
     if m:
@@ -317,6 +319,10 @@ def failure_reason(exc: BaseException) -> str:
     m = re.search(r"Lowering not found: aten\.([\w]+)", text)
     if m:
         return f"litert-torch cannot convert op '{m.group(1)}' (no lowering for aten.{m.group(1)})"
+    m = re.search(r"MIL executor: unsupported op '([^']+)'", text)
+    if m:  # raised while inspecting the package, before it is written
+        return (f"converted, but pocketsr's Core ML executor (how the package is checked on Linux) cannot "
+                f"run its op '{m.group(1)}', so it was not kept")
     return text if len(text) <= 300 else text[:300] + "…"
 
 
@@ -357,7 +363,7 @@ def run_jobs(jobs: Sequence[Job], input_size: Tuple[int, int], out_dir: Path, va
                                             quant_options=quant_options, dynamic=dynamic,
                                             gpu_friendly=gpu_friendly, target_options=target_options,
                                             cache=cache)
-        except ConversionError as exc:  # this target cannot make this artifact; the others go on
+        except (ConversionError, UnsupportedOpError) as exc:  # this target cannot make it; the others go on
             failures.append({"model": job.model, "target": job.target, "precision": job.precision,
                              "error": failure_reason(exc)})
             if on_failed:

@@ -383,6 +383,20 @@ def _upsample_bilinear(a, o):
     return _bilinear(x, out_hw, align, half)
 
 
+@op("upsample_nearest_neighbor")
+def _upsample_nearest(a, o):
+    x = _f(a["x"])
+    # MIL: out[i] = in[floor(i / scale)] on each axis, output size floor(H * scale)
+    out = x
+    for axis, key in ((-2, "scale_factor_height"), (-1, "scale_factor_width")):
+        scale = _float(a.get(key, 1))
+        n_in = out.shape[axis]
+        n_out = int(math.floor(n_in * scale))
+        idx = torch.div(torch.arange(n_out, dtype=torch.float64), scale, rounding_mode="floor").long()
+        out = out.index_select(axis, idx.clamp(max=n_in - 1))
+    return out
+
+
 @op("resize_bilinear")
 def _resize_bilinear(a, o):
     x = _f(a["x"])
@@ -448,6 +462,12 @@ OPS["relu"] = lambda a, o: torch.relu(_f(a["x"]))
 OPS["tanh"] = lambda a, o: torch.tanh(_f(a["x"]))
 OPS["sqrt"] = lambda a, o: torch.sqrt(_f(a["x"]))
 OPS["leaky_relu"] = lambda a, o: F.leaky_relu(_f(a["x"]), _float(a.get("alpha", 0.01)))
+
+
+@op("prelu")
+def _prelu(a, o):
+    x, alpha = _f(a["x"]), _f(a["alpha"])
+    return torch.where(x >= 0, x, x * _broadcast_axis(alpha, 1, x.dim()))  # alpha per channel (axis 1)
 
 
 @op("rsqrt")
