@@ -167,7 +167,7 @@ def find_class(module, path: Path, cls_name: str) -> type:
         listed = f"its nn.Module classes: {', '.join(have)}" if have else "it defines no nn.Module class"
         raise InputError(f"class {cls_name} not found in {path.name}; {listed}")
     if not (isinstance(obj, type) and issubclass(obj, nn.Module)):
-        kind = "a class" if isinstance(obj, type) else type(obj).__name__
+        kind = "a class" if isinstance(obj, type) else f"a {type(obj).__name__}"
         raise InputError(f"{cls_name} in {path.name} is {kind}, not a torch.nn.Module subclass")
     return obj
 
@@ -268,8 +268,12 @@ def register_record(name: str, record: Dict) -> ModelSpec:
     if existing is not None:
         if _same((existing.origin or {}).get("model_def") or {}, record):
             return existing
-        what = ("a built-in model" if not existing.origin else
-                f"{(existing.origin.get('model_def') or {}).get('path', 'another definition')}")
+        theirs = (existing.origin or {}).get("model_def") or {}
+        if theirs.get("path") == record["path"]:  # this process defined the file anew since
+            raise ArtifactError(f"this artifact of {key} was converted from another version of {record['path']} "
+                                f"(sha256 {record['sha256'][:12]}…, now {theirs.get('sha256', '?')[:12]}…); "
+                                "convert it again")
+        what = "a built-in model" if not existing.origin else theirs.get("path", "another model")
         raise ArtifactError(f"model {key} of this artifact ({record['path']}:{record['class']}) is already "
                             f"registered as {what}; convert it again with another --name")
     title = record.get("title") or record["class"]
@@ -312,6 +316,13 @@ def _run_body(model: SRNet, x: torch.Tensor, label: str) -> torch.Tensor:
     return y / model.pixel_range
 
 
+def _check_shape(title: str, x: torch.Tensor, y: torch.Tensor, scale: int) -> None:
+    want = (x.shape[0], 3, x.shape[2] * scale, x.shape[3] * scale)
+    if tuple(y.shape) != want:
+        raise InputError(f"{title} output is {tuple(y.shape)} for a {tuple(x.shape)} input; --scale {scale} "
+                         f"needs {want}")
+
+
 def check_output(model: SRNet, scale: int, images: Sequence[np.ndarray]) -> None:
     """The network's output must be ``(N, 3, scale*H, scale*W)`` and finite on ``images``
     (``(1, 3, h, w)`` float32 in [0, 1], real photo crops). The body's output is checked
@@ -325,10 +336,7 @@ def check_output(model: SRNet, scale: int, images: Sequence[np.ndarray]) -> None
     for i, img in enumerate(images):
         x = torch.from_numpy(np.ascontiguousarray(img, dtype=np.float32))
         y = _run_body(model, x, f"real photo crop {i + 1}")
-        want = (x.shape[0], 3, x.shape[2] * scale, x.shape[3] * scale)
-        if tuple(y.shape) != want:
-            raise InputError(f"{title} output is {tuple(y.shape)} for a {tuple(x.shape)} input; --scale {scale} "
-                             f"needs {want}")
+        _check_shape(title, x, y, scale)
         if not torch.isfinite(y).all():
             nan, inf = int(torch.isnan(y).sum()), int(torch.isinf(y).sum())
             bad.append(f"{nan} NaN and {inf} inf values of {y.numel()}")
@@ -492,13 +500,15 @@ def define_model(model_def: str, weights: Union[str, Path], scale: int, pixel_ra
 
     # which form the checkpoint is: the class as defined, or (with RepBlocks) its deploy twin
     state = load_state_dict(weights)
+    label = f"{cls_name}({', '.join(f'{k}={v!r}' for k, v in args.items())})"
     defined = spec.build("training" if blocks else "deploy").body
-    if set(state) == set(defined.state_dict()):
-        form = "training" if blocks else "deploy"
-    elif blocks and set(state) == set(spec.build("deploy").body.state_dict()):
+    twin = spec.build("deploy").body if blocks else None
+    if twin is not None and set(state) == set(twin.state_dict()) != set(defined.state_dict()):
         form = "deploy"
-    else:
-        check_fits(defined, state, f"{cls_name}(**{json.dumps(args)})")  # names the key counts
+        check_fits(twin, state, f"{label}.deploy_twin()")
+    else:  # names missing / unexpected keys and shape mismatches, with counts
+        form = "training" if blocks else "deploy"
+        check_fits(defined, state, label)
     try:
         deploy = _load_local(spec, weights, "deploy")  # shapes checked, reparameterized if training form
         training = _load_local(spec, weights, "training") if form == "training" else None
@@ -506,9 +516,10 @@ def define_model(model_def: str, weights: Union[str, Path], scale: int, pixel_ra
         raise
     except Exception as exc:  # a fused_state() that raises, a fusion that does not fit deploy_twin()
         raise InputError(f"reparameterizing {cls_name} failed: {_why(exc)}") from None
-    probe = torch.rand(1, 3, *PROBE_HW, generator=torch.Generator().manual_seed(0)).numpy()
-    check_output(deploy, scale, [probe])  # a wrong shape is named before real images run
+    probe = torch.rand(1, 3, *PROBE_HW, generator=torch.Generator().manual_seed(0))
+    _check_shape(cls_name, probe, _run_body(deploy, probe, "a random probe"), scale)  # cheap, named first
     check_output(deploy, scale, images)
+    probe = probe.numpy()
     record["weights"]["form"] = form
     record["reparameterized"] = training is not None
     record["reparameterization_max_rel"] = compare_forms(training, deploy, images or [probe]) if training else None
