@@ -229,7 +229,8 @@ def create_model(name: str, form: str = "deploy", pretrained: bool = True,
             official source is a training-form checkpoint is loaded in training form and
             reparameterized, so the deploy model is what this package computes, not a copy.
         weights: a local checkpoint instead of the official one; its form (training or deploy)
-            is detected from its keys.
+            is detected from its keys. A user network (:mod:`pocketsr.mobile_models.model_def`)
+            defaults to the checkpoint it was defined with (sha256-checked).
 
     Returns:
         :class:`SRNet` — input ``(N, 3, H, W)`` float in [0, 1], output
