@@ -1,6 +1,7 @@
 // Photo mode screen: PhotosPicker, progress and cancel of PhotoUpscaler, save to Photos.
 #if canImport(SwiftUI) && canImport(PhotosUI) && canImport(UIKit)
 import PhotosUI
+import PocketSRCore
 import SwiftUI
 import UIKit
 
