@@ -269,7 +269,7 @@ def build_artifact(model: str, target_name: str, precision: str, input_size: Tup
                                **({"rewrites_skipped": skipped} if skipped else {}),
                                "fp16_headroom_rescaling": headroom, **result.details},
                 "tiling": tiling_record(folded, spec.scale, None if dynamic else tuple(input_size),
-                                        spec.seam_overlaps),
+                                        spec.seam_overlaps, spec.default_seam_floor),
                 **target.inspect(tmp),
                 "contract": "convert/CONTRACT.md",
                 "validation": None,

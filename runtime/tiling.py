@@ -341,8 +341,18 @@ def default_overlap(radius: int, tile: Optional[Tuple[int, int]]) -> int:
     return min(usable_overlap(radius, tile), min(tile) // 4)
 
 
+def nonlocal_default_overlap(seam_overlaps: Optional[Dict[int, int]], tile: Optional[Tuple[int, int]],
+                             default_floor: Optional[int] = None) -> int:
+    """Default overlap of a network that is not local: the overlap of the largest measured seam
+    floor the tile allows, not above ``default_floor`` (the registry's choice); without usable
+    floors :func:`nonlocal_overlap`."""
+    floors = {db: o for db, o in (seam_overlaps or {}).items() if o == usable_overlap(o, tile)
+              and (default_floor is None or db <= default_floor)}
+    return floors[max(floors)] if floors else nonlocal_overlap(tile)
+
+
 def tiling_record(model, scale: int, tile: Optional[Tuple[int, int]],
-                  seam_overlaps: Optional[Dict[int, int]] = None) -> Dict:
+                  seam_overlaps: Optional[Dict[int, int]] = None, default_floor: Optional[int] = None) -> Dict:
     """The manifest's ``tiling`` section for an artifact of ``tile`` input size (None: any size):
     receptive-field radius, the default overlap (:func:`default_overlap`), whether that is
     exact, the faster overlaps for a seam tolerance (``overlap_for_psnr_db``, from the
@@ -350,8 +360,8 @@ def tiling_record(model, scale: int, tile: Optional[Tuple[int, int]],
 
     A network that is not local (:class:`UnboundedReceptiveField`: global pooling, strided
     convs, resampling — e.g. RLFN's ESA blocks) gets ``receptive_field_radius: None``,
-    ``exact: False``, ``not_local`` (why), and the overlap for the best seam floor the tile
-    allows (else :func:`nonlocal_overlap`) with its seam error measured now by
+    ``exact: False``, ``not_local`` (why), and the overlap of :func:`nonlocal_default_overlap`
+    (``default_floor``: the registry's choice) with its seam error measured now by
     :func:`measure_seam` (``seam_psnr_db``: tiled vs whole image, fp32 PyTorch, worst case
     of 2x2 tiles on a photograph every machine has).
     """
@@ -359,7 +369,7 @@ def tiling_record(model, scale: int, tile: Optional[Tuple[int, int]],
         radius = receptive_field_radius(model, scale)
     except UnboundedReceptiveField as exc:
         floors = {db: o for db, o in sorted((seam_overlaps or {}).items()) if o == usable_overlap(o, tile)}
-        overlap = floors[max(floors)] if floors else nonlocal_overlap(tile)
+        overlap = nonlocal_default_overlap(seam_overlaps, tile, default_floor)
         return {"receptive_field_radius": None, "default_overlap": overlap, "exact": False,
                 "not_local": str(exc), "seam_psnr_db": measure_seam(model, scale, tile, overlap),
                 "overlap_for_psnr_db": {str(db): o for db, o in floors.items()},
@@ -411,9 +421,8 @@ def overlap_for(manifest: Optional[Dict] = None, model_name: Optional[str] = Non
     if radius is None:
         from pocketsr.mobile_models import get_spec
 
-        seams = get_spec(model_name or manifest["model"]).seam_overlaps
-        floors = {db: o for db, o in seams.items() if o == usable_overlap(o, tile)}
-        return floors[max(floors)] if floors else nonlocal_overlap(tile)
+        spec = get_spec(model_name or manifest["model"])
+        return nonlocal_default_overlap(spec.seam_overlaps, tile, spec.default_seam_floor)
     return default_overlap(radius, tile)
 
 

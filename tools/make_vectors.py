@@ -183,7 +183,8 @@ def _bundle_artifact(file, precision, dtype, zero_point, values, target="tflite"
             "output": {"name": "sr", "shape": shape_out, "layout": "NHWC" if nhwc else "image", "dtype": dtype,
                        "scale": io_scale, "zero_point": zero_point, "values": values},
             "io": "tensor" if nhwc else "image", "pixels": {"input": "see convert/CONTRACT.md", "output": "see convert/CONTRACT.md"},
-            "tiling": {"tile": [48, 64], "radius": 63, "default_overlap": 12, "exact": False, "spec": "validate/TILING.md"},
+            "tiling": {"tile": [48, 64], "radius": 63, "default_overlap": 12, "exact": False, "seam_psnr_db": None,
+                       "spec": "validate/TILING.md"},
             "gate": {"min_parity_psnr_db": 100.0, "min_parity_psnr_db_fp16": 60.0, "report_only": False},
             "golden_set": "lkdn-s_48x64", "desktop_golden_parity": {"figures": [], "passed": True}}
 
@@ -224,6 +225,10 @@ def bundle_vectors():
                 node[path[-1]] = value
         return change
 
+    def not_local(b):
+        for a in b["artifacts"]:
+            a["tiling"].update(radius=None, default_overlap=16, exact=False, seam_psnr_db=49.57)
+
     both, android, ios = ["android", "ios"], ["android"], ["ios"]
     invalid = [
         ("schema version 2", "another schema version", "schema_version", both, setp("schema_version", 2)),
@@ -255,7 +260,9 @@ def bundle_vectors():
     return {"spec": "validate/schemas/bundle.schema.json and convert/CONTRACT.md", "version": 1,
             "rule": "valid: an app reads every artifact; invalid: each app named in apps refuses the bundle "
                     "with one line containing error_contains (case-insensitive); apps not named may accept it",
-            "valid": [{"name": "three artifacts (fp32, int8-full, Core ML image)", "bundle": base}],
+            "valid": [{"name": "three artifacts (fp32, int8-full, Core ML image)", "bundle": base},
+                      {"name": "a network that is not local (RLFN-like: no radius, measured seam PSNR)",
+                       "bundle": variant(not_local)}],
             "invalid": [{"name": n, "why": why, "error_contains": err, "apps": apps, "bundle": variant(c)}
                         for n, why, err, apps, c in invalid]}
 

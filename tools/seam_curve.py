@@ -8,6 +8,7 @@ worst-image PSNR (dB, float outputs, peak 1), worst max-abs, and the fraction of
 values that differ.
 
 Reproduce:  POCKETSR_WEIGHTS_DIR=../shared/weights .venv/bin/python tools/seam_curve.py [--json out.json]
+RLFN (not local; worst case):  ... tools/seam_curve.py --models rlfn --two-by-two --images 3
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pocketsr.runtime.tiling import UnboundedReceptiveField, receptive_field_rad
 TILE = (180, 320)
 
 
-def curve(name: str, overlaps=None, threads: int = 2):
+def curve(name: str, overlaps=None, threads: int = 2, two_by_two: bool = False, images: int = 5):
     model, _ = conversion_model(create_model(name, "deploy"))
     spec = get_spec(name)
     try:
@@ -44,7 +45,9 @@ def curve(name: str, overlaps=None, threads: int = 2):
                             else [0, 8, 16, 24, 32, 40, 48, 64, 79])
     runner = TorchRunner(model, spec.scale, threads)
     photos = real_photos(Path(__file__).resolve().parents[2] / "shared" / "datasets" / "real_world" / "photos")
-    rows = seam_curve(runner, spec.scale, [to_tensor_array(img) for _, img in photos], TILE, overlaps)
+    photos = sorted(photos, key=lambda p: p[1].shape[0] * p[1].shape[1])[-images:]
+    rows = seam_curve(runner, spec.scale, [to_tensor_array(img) for _, img in photos], TILE, overlaps,
+                      two_by_two=two_by_two)
     for r in rows:
         db = "identical" if r["psnr_db"] is None else f"{r['psnr_db']:.2f} dB"
         print(f"{name} overlap {r['overlap']:3d}: worst PSNR {db}, max-abs {r['max_abs']:.2e}, "
@@ -56,9 +59,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path)
     ap.add_argument("--models", nargs="*", default=["lkdn-s", "fmen-s"])
+    ap.add_argument("--two-by-two", action="store_true",
+                    help="2x2 tiles of each photo's centre per overlap (worst case, much faster)")
+    ap.add_argument("--images", type=int, default=5, help="the largest N photos")
     args = ap.parse_args()
     torch.manual_seed(0)
-    results = [curve(m) for m in args.models]
+    results = [curve(m, two_by_two=args.two_by_two, images=args.images) for m in args.models]
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n")
 

@@ -326,7 +326,7 @@ def _entry(path: Path, m: Dict, picked_as: List[str], golden_key: str, size: Tup
         "pixels": pixel_rule(m),
         "tiling": {"tile": list(size), "radius": tiling.get("receptive_field_radius"),
                    "default_overlap": tiling.get("default_overlap"), "exact": tiling.get("exact"),
-                   "spec": "validate/TILING.md"},
+                   "seam_psnr_db": tiling.get("seam_psnr_db"), "spec": "validate/TILING.md"},
         "gate": device_gate(m),
         "desktop_validation": {"validated": bool(v), "passed": v.get("passed"),
                                "parity_psnr_db": (v.get("parity") or {}).get("psnr_db"),

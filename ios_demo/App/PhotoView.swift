@@ -1,6 +1,7 @@
 // Photo mode screen: PhotosPicker, progress and cancel of PhotoUpscaler, save to Photos.
 #if canImport(SwiftUI) && canImport(PhotosUI) && canImport(UIKit)
 import PhotosUI
+import PocketSRCore
 import SwiftUI
 import UIKit
 
@@ -23,7 +24,7 @@ struct PhotoView: View {
                     }
                     if let a = selected?.artifact {
                         Text(
-                            "tile \(a.tileW)x\(a.tileH), overlap \(a.defaultOverlap)\(a.exactTiling ? " (exact)" : " (not exact: seams may differ)")"
+                            "tile \(a.tileW)x\(a.tileH), overlap \(a.defaultOverlap)\(Self.seamNote(a))"
                         )
                         .font(.caption).foregroundStyle(.secondary)
                     }
@@ -54,6 +55,16 @@ struct PhotoView: View {
         .onChange(of: item) {
             if let item, let model = selected { state.start(item: item, model: model, choice: choice) }
         }
+    }
+
+    /// How exact tiling is for this artifact (validate/TILING.md): exact, approximate because the
+    /// tile is too small, or approximate because the network is not local (with the measured seam PSNR).
+    static func seamNote(_ a: BundleArtifact) -> String {
+        if a.exactTiling { return " (exact)" }
+        if let db = a.seamPsnrDb {
+            return " (not local: seams approximate, \(String(format: "%.1f", db)) dB vs whole image)"
+        }
+        return " (not exact: seams may differ)"
     }
 }
 #endif

@@ -37,6 +37,8 @@ public struct BundleArtifact: Equatable, Sendable {
     public let target: String, precision: String, pickedAs: [String]
     public let input: TensorSpec, output: TensorSpec, io: ModelIO
     public let tileH: Int, tileW: Int, radius: Int?, defaultOverlap: Int, exactTiling: Bool
+    /// Tiled vs whole-image PSNR (dB) measured at conversion for a network that is not local; nil otherwise.
+    public let seamPsnrDb: Double?
     public let gate: Gate, goldenSet: String
 
     private var nhwc: Bool { input.layout == "NHWC" }
@@ -137,6 +139,7 @@ public struct PocketBundle: Sendable {
             input: try tensor(try o.object("input")), output: try tensor(try o.object("output")), io: io,
             tileH: tile[0], tileW: tile[1], radius: tiling.optionalInt("radius"),
             defaultOverlap: try tiling.int("default_overlap"), exactTiling: exact,
+            seamPsnrDb: tiling.optionalDouble("seam_psnr_db"),
             gate: Gate(
                 minParityPsnrDb: try gate.double("min_parity_psnr_db"),
                 minParityPsnrDbFp16: try gate.double("min_parity_psnr_db_fp16"),

@@ -9,6 +9,15 @@ import Testing
         for c in try Vectors.json("bundles.json").list("valid") {
             let b = try PocketBundle.parse(data(c["bundle"]!))
             #expect(b.schemaVersion == PocketBundle.schemaVersion)
+            let raws = (c["bundle"] as! [String: Any])["artifacts"] as! [[String: Any]]
+            for (a, raw) in zip(b.artifacts, raws) {
+                let tiling = raw["tiling"] as! [String: Any]
+                #expect(a.radius == (tiling["radius"] as? NSNumber)?.intValue)
+                #expect(a.exactTiling == (tiling["exact"] as! Bool))
+                let seam = (tiling["seam_psnr_db"] as? NSNumber)?.doubleValue
+                #expect((a.seamPsnrDb == nil) == (seam == nil))
+                if let s = seam, let ours = a.seamPsnrDb { #expect(abs(ours - s) <= 1e-9) }
+            }
             #expect(!(b.coreML.isEmpty))
             for a in b.coreML {
                 #expect(a.output.shape == [1, 3, a.outputH, a.outputW])

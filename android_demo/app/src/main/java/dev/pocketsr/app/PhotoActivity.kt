@@ -131,7 +131,12 @@ class PhotoActivity : AppCompatActivity() {
                 model = m
                 val plan = Tiling.plan(h, w, a.tileH, a.tileW, a.defaultOverlap, a.scale)
                 val out = IntArray(h * a.scale * w * a.scale)
-                val note = m.fallback?.let { "\n$it" } ?: ""
+                val seams = when {
+                    a.exactTiling -> ""
+                    a.seamPsnrDb != null -> "\n" + getString(R.string.seams_not_local, a.seamPsnrDb)
+                    else -> "\n" + getString(R.string.seams_approximate)
+                }
+                val note = (m.fallback?.let { "\n$it" } ?: "") + seams
                 runOnUiThread {
                     progress.max = plan.tiles.size
                     status.text = "${w}x$h -> ${w * a.scale}x${h * a.scale} · ${m.usedLabel}$note"

@@ -56,6 +56,8 @@ data class BundleArtifact(
     val radius: Int?,
     val defaultOverlap: Int,
     val exactTiling: Boolean,
+    /** Tiled vs whole-image PSNR (dB) measured at conversion for a network that is not local; null otherwise. */
+    val seamPsnrDb: Double?,
     val gate: Gate,
     val goldenSet: String
 ) {
@@ -146,6 +148,7 @@ class Bundle(
                 radius = tiling["radius"]?.takeUnless { it.isJsonNull }?.asInt,
                 defaultOverlap = int(tiling, "default_overlap", "$where.tiling"),
                 exactTiling = tiling["exact"]?.asBoolean ?: throw BundleException("$where.tiling: missing 'exact'"),
+                seamPsnrDb = tiling["seam_psnr_db"]?.takeUnless { it.isJsonNull }?.asDouble,
                 gate = Gate(
                     num(gate, "min_parity_psnr_db", "$where.gate"),
                     num(gate, "min_parity_psnr_db_fp16", "$where.gate"),

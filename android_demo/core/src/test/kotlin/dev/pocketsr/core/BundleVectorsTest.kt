@@ -13,6 +13,12 @@ class BundleVectorsTest {
         for (c in vectors["valid"].asJsonArray) {
             val b = Bundle.parse(c.asJsonObject["bundle"].toString())
             assertEquals(Bundle.SCHEMA_VERSION, b.schemaVersion)
+            for ((a, raw) in b.artifacts.zip(c.asJsonObject["bundle"].asJsonObject["artifacts"].asJsonArray)) {
+                val tiling = raw.asJsonObject["tiling"].asJsonObject
+                assertEquals(tiling["radius"].takeUnless { it.isJsonNull }?.asInt, a.radius)
+                assertEquals(tiling["exact"].asBoolean, a.exactTiling)
+                assertEquals(tiling["seam_psnr_db"].takeUnless { it.isJsonNull }?.asDouble, a.seamPsnrDb)
+            }
             val tfl = b.tflite()
             assertTrue(tfl.isNotEmpty())
             for (a in tfl) {
