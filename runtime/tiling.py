@@ -270,6 +270,10 @@ class _RadiusMode(TorchFunctionMode):
             if shape is not None and len(tuple(shape)) > 1:
                 raise UnboundedReceptiveField("layer_norm over spatial dims")
             r_out = r_in
+        elif name == "interpolate" and _integer_upscale(args, kwargs, out) is not None:
+            # nearest / bilinear by an integer factor f: an output pixel reads input pixels within
+            # one of its source pixel, on an f-times finer grid (like pixel shuffle)
+            r_out = (r_in + 1) * _integer_upscale(args, kwargs, out)
         elif name in self.GLOBAL or (name in ("mean", "sum", "amax", "std", "var") and _spatial_reduce(args, kwargs)):
             raise UnboundedReceptiveField(f"{name} mixes pixels across the image")
         else:
@@ -287,6 +291,22 @@ def _arg(args, kwargs, index, name, default):
 
 def _pair(v) -> Tuple[int, int]:
     return (int(v), int(v)) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _integer_upscale(args, kwargs, out) -> Optional[int]:
+    """The factor of an ``interpolate`` call that upsamples H and W by the same integer with
+    mode nearest or bilinear (``align_corners`` False); None for anything else (then the
+    call counts as global)."""
+    x = args[0] if args else kwargs.get("input")
+    mode = _arg(args, kwargs, 3, "mode", "nearest")
+    if mode not in ("nearest", "bilinear") or _arg(args, kwargs, 4, "align_corners", None):
+        return None
+    if not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor) or x.dim() != 4:
+        return None
+    (h, w), (oh, ow) = x.shape[2:], out.shape[2:]
+    if oh % h or ow % w or oh // h != ow // w or oh // h < 1:
+        return None
+    return oh // h
 
 
 def _spatial_reduce(args, kwargs) -> bool:
@@ -454,8 +474,9 @@ def choose_overlap(requested: Optional[int], tile: Tuple[int, int], manifest: Op
               else model_radius(model_name or (manifest or {}).get("model")))
     if radius is None:
         seam = ((manifest or {}).get("tiling") or {}).get("seam_psnr_db")
-        note = (f"{model_name or manifest.get('model')} is not local (its attention sees the whole "
-                f"tile): tile seams are approximate at any overlap"
+        why = ((manifest or {}).get("tiling") or {}).get("not_local")
+        note = (f"{model_name or manifest.get('model')} is not local"
+                + (f" ({why})" if why else "") + ": tile seams are approximate at any overlap"
                 + (f" ({seam} dB at overlap {overlap_for(manifest, model_name, tile=tile)}, "
                    "tiled vs whole image)" if seam is not None and requested is None else "")) if tiled else None
         return used, radius, note

@@ -25,7 +25,7 @@ def test_readme_python_api_example_runs(tmp_path):
                        capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     lines = r.stdout.splitlines()
-    assert lines[0] == "['lkdn-s', 'fmen-s', 'lkdn-x2', 'lkdn-x3', 'lkdn-x4']"
+    assert lines[0] == "['lkdn-s', 'fmen-s', 'lkdn-x2', 'lkdn-x3', 'lkdn-x4', 'rlfn', 'rlfn-s', 'rlfn-ntire']"
     name, passed, psnr, gated_on = lines[1].split(" ", 3)
     assert name == "lkdn-s_x4_64x64_fp32.tflite" and passed == "True" and float(psnr) > 100
     assert gated_on == "['CC0-3']"

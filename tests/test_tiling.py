@@ -130,6 +130,43 @@ def test_global_operations_have_no_finite_radius():
     assert receptive_field_radius(dilated, 2) == 6 + 1
 
 
+def test_integer_upsampling_is_local_and_tiles_exactly():
+    """Nearest/bilinear interpolation by an integer factor (Real-ESRGAN's compact net adds a
+    nearest-upsampled input) keeps a finite radius, and tiling at it equals the whole image;
+    a non-integer resize (RLFN's ESA) stays refused."""
+    import torch.nn.functional as F
+
+    class Net(torch.nn.Module):
+        def __init__(self, mode):
+            super().__init__()
+            self.mode = mode
+            self.a = torch.nn.Conv2d(3, 8, 3, padding=1)
+            self.b = torch.nn.Conv2d(8, 3, 3, padding=1)
+
+        def forward(self, x):
+            up = F.interpolate(self.a(x), scale_factor=4, mode=self.mode)
+            return self.b(up) + F.interpolate(x, scale_factor=4, mode=self.mode)
+
+    torch.manual_seed(0)
+    for mode in ("nearest", "bilinear"):
+        net = Net(mode).eval()
+        r = receptive_field_radius(net, 4)
+        assert r == 3, (mode, r)  # ((1 + 1) * 4 + 1) HR pixels -> ceil(9 / 4) LR pixels
+        x = np.random.default_rng(0).random((1, 3, 40, 52), dtype=np.float32)
+        with torch.no_grad():
+            def run(t):
+                return net(torch.from_numpy(t)).numpy()
+            whole = run(x)
+            assert np.abs(run_image(run, x, 4, (16, 24), r) - whole).max() < 1e-5
+            assert np.abs(run_image(run, x, 4, (16, 24), 0) - whole).max() > 1e-3  # and the test can fail
+
+    class Resize(torch.nn.Module):
+        def forward(self, x):
+            return F.interpolate(x, size=(x.shape[2] * 3 // 2, x.shape[3] * 3 // 2), mode="bilinear")
+    with pytest.raises(UnboundedReceptiveField, match="interpolate"):
+        receptive_field_radius(Resize(), 1)
+
+
 # -- exactness on real images ----------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
