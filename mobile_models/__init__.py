@@ -9,6 +9,7 @@ from .complexity import count_macs
 from .rep import RepBlock, ReparameterizationError, reparameterize
 from .registry import MODELS, ModelSpec, WeightsEntry, create_model, get_spec, list_models
 from .srnet import SRNet
+from . import model_def  # noqa: F401  (plugs user networks and entry points into the registry)
 from .weights import load_state_dict, resolve_weights, sha256_file
 
 __all__ = [

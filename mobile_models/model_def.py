@@ -43,6 +43,7 @@ from torch import nn
 
 from pocketsr.errors import ArtifactError, InputError, PocketsrError, WeightsError
 
+from . import registry as _registry
 from .registry import MODELS, ModelSpec, _load_local, register
 from .rep import RepBlock
 from .srnet import SRNet
@@ -581,3 +582,7 @@ def load_entry_points(reload: bool = False) -> List[str]:
 
 __all__ = ["ENTRY_POINT_GROUP", "define_model", "register_record", "load_entry_points", "own_weights",
            "check_output", "compare_forms", "find_fold_convs", "parse_model_def", "parse_model_args"]
+
+
+# The registry calls these through its hook slots (it must not import this module: a cycle).
+_registry.HOOKS.update(load_entry_points=load_entry_points, own_weights=own_weights)

@@ -203,14 +203,27 @@ for _name, _title, _file, _sha, _cfg, _ref in (
     ))
 
 
+def _no_entry_points() -> list:
+    return []
+
+
+def _no_own_weights(spec: "ModelSpec") -> Path:
+    raise WeightsError(f"{spec.title} has no published weights: give a checkpoint (--weights)")
+
+
+#: what :mod:`pocketsr.mobile_models.model_def` plugs in when the package is imported (it builds on
+#: this module, so this module calls it through these slots instead of importing it):
+#: ``load_entry_points() -> [problem lines]`` and ``own_weights(spec) -> Path``
+HOOKS = {"load_entry_points": _no_entry_points, "own_weights": _no_own_weights}
+
+
 def get_spec(name: str) -> ModelSpec:
     """Registry entry by name (case-insensitive). A name not registered yet is looked up in the
     models installed packages register (entry-point group ``pocketsr.models``, loaded on first
     need). Raises :class:`InputError` if unknown (naming entry points that failed to load)."""
     spec = MODELS.get(name.lower())
     if spec is None:
-        from .model_def import load_entry_points
-        problems = load_entry_points()
+        problems = HOOKS["load_entry_points"]()
         spec = MODELS.get(name.lower())
         if spec is None:
             broken = f" (not loaded: {'; '.join(problems)})" if problems else ""
@@ -221,8 +234,7 @@ def get_spec(name: str) -> ModelSpec:
 def list_models(default_only: bool = False) -> list:
     """Registry names in registration order (only the default convert set if asked), including
     those of installed packages' ``pocketsr.models`` entry points."""
-    from .model_def import load_entry_points
-    load_entry_points()
+    HOOKS["load_entry_points"]()
     return [n for n, s in MODELS.items() if s.default or not default_only]
 
 
@@ -251,8 +263,7 @@ def create_model(name: str, form: str = "deploy", pretrained: bool = True,
     """
     spec = get_spec(name)
     if weights is None and pretrained and not spec.weights:
-        from .model_def import own_weights
-        weights = own_weights(spec)  # a user network: the checkpoint it was defined with
+        weights = HOOKS["own_weights"](spec)  # a user network: the checkpoint it was defined with
     if weights is not None:
         return _load_local(spec, Path(weights), form)
     if not pretrained:
