@@ -270,10 +270,10 @@ class _RadiusMode(TorchFunctionMode):
             if shape is not None and len(tuple(shape)) > 1:
                 raise UnboundedReceptiveField("layer_norm over spatial dims")
             r_out = r_in
-        elif name == "interpolate" and _integer_upscale(args, kwargs, out) is not None:
+        elif name == "interpolate" and (factor := _integer_upscale(args, kwargs, out)) is not None:
             # nearest / bilinear by an integer factor f: an output pixel reads input pixels within
             # one of its source pixel, on an f-times finer grid (like pixel shuffle)
-            r_out = (r_in + 1) * _integer_upscale(args, kwargs, out)
+            r_out = (r_in + 1) * factor
         elif name in self.GLOBAL or (name in ("mean", "sum", "amax", "std", "var") and _spatial_reduce(args, kwargs)):
             raise UnboundedReceptiveField(f"{name} mixes pixels across the image")
         else:
@@ -366,9 +366,14 @@ def nonlocal_default_overlap(seam_overlaps: Optional[Dict[int, int]], tile: Opti
     """Default overlap of a network that is not local: the overlap of the largest measured seam
     floor the tile allows, not above ``default_floor`` (the registry's choice); without usable
     floors :func:`nonlocal_overlap`."""
-    floors = {db: o for db, o in (seam_overlaps or {}).items() if o == usable_overlap(o, tile)
-              and (default_floor is None or db <= default_floor)}
+    floors = {db: o for db, o in usable_floors(seam_overlaps, tile).items()
+              if default_floor is None or db <= default_floor}
     return floors[max(floors)] if floors else nonlocal_overlap(tile)
+
+
+def usable_floors(seam_overlaps: Optional[Dict[int, int]], tile: Optional[Tuple[int, int]]) -> Dict[int, int]:
+    """The measured ``{seam PSNR floor dB: overlap}`` pairs whose overlap ``tile`` allows, by floor."""
+    return {db: o for db, o in sorted((seam_overlaps or {}).items()) if o == usable_overlap(o, tile)}
 
 
 def tiling_record(model, scale: int, tile: Optional[Tuple[int, int]],
@@ -385,17 +390,15 @@ def tiling_record(model, scale: int, tile: Optional[Tuple[int, int]],
     :func:`measure_seam` (``seam_psnr_db``: tiled vs whole image, fp32 PyTorch, worst case
     of 2x2 tiles on a photograph every machine has).
     """
+    faster = {str(db): o for db, o in usable_floors(seam_overlaps, tile).items()}
     try:
         radius = receptive_field_radius(model, scale)
     except UnboundedReceptiveField as exc:
-        floors = {db: o for db, o in sorted((seam_overlaps or {}).items()) if o == usable_overlap(o, tile)}
         overlap = nonlocal_default_overlap(seam_overlaps, tile, default_floor)
         return {"receptive_field_radius": None, "default_overlap": overlap, "exact": False,
                 "not_local": str(exc), "seam_psnr_db": measure_seam(model, scale, tile, overlap),
-                "overlap_for_psnr_db": {str(db): o for db, o in floors.items()},
-                "units": "LR pixels", "spec": "validate/TILING.md"}
+                "overlap_for_psnr_db": faster, "units": "LR pixels", "spec": "validate/TILING.md"}
     overlap = default_overlap(radius, tile)
-    faster = {str(db): o for db, o in sorted((seam_overlaps or {}).items()) if o == usable_overlap(o, tile)}
     return {"receptive_field_radius": radius, "default_overlap": overlap, "exact": overlap >= radius,
             "overlap_for_psnr_db": faster, "units": "LR pixels", "spec": "validate/TILING.md"}
 
@@ -473,12 +476,11 @@ def choose_overlap(requested: Optional[int], tile: Tuple[int, int], manifest: Op
     radius = (recorded["receptive_field_radius"] if "receptive_field_radius" in recorded
               else model_radius(model_name or (manifest or {}).get("model")))
     if radius is None:
-        seam = ((manifest or {}).get("tiling") or {}).get("seam_psnr_db")
-        why = ((manifest or {}).get("tiling") or {}).get("not_local")
+        seam, why = recorded.get("seam_psnr_db"), recorded.get("not_local")
         note = (f"{model_name or manifest.get('model')} is not local"
                 + (f" ({why})" if why else "") + ": tile seams are approximate at any overlap"
-                + (f" ({seam} dB at overlap {overlap_for(manifest, model_name, tile=tile)}, "
-                   "tiled vs whole image)" if seam is not None and requested is None else "")) if tiled else None
+                + (f" ({seam} dB at overlap {used}, tiled vs whole image)"
+                   if seam is not None and requested is None else "")) if tiled else None
         return used, radius, note
     note = (f"overlap {used} < receptive-field radius {radius}: tile seams are approximate "
             "(see the README's seam table)") if used < radius and tiled else None
